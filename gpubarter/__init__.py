@@ -1,0 +1,1 @@
+"""GPU Barter: data pays for GPU compute."""

@@ -1,0 +1,105 @@
+"""Networks by name and connecting to them.
+
+``networks.toml`` at the project root names the networks ``--network`` accepts.
+Each gives its chain id, the environment variable holding its RPC URL (URLs often
+carry an API key, so they are not committed) and a confirmation depth. ``local`` is
+the chain that ``gpubarter node`` keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from web3 import Web3
+
+from gpubarter import paths
+from gpubarter.errors import ChainError, ConfigError
+
+
+@dataclass(frozen=True)
+class Network:
+    name: str
+    chain_id: int | None
+    rpc_url_env: str | None
+    confirmations: int
+    dev: bool  # anvil dev accounts may sign; faucet allowed
+
+    def rpc_url(self) -> str:
+        if self.name == "local":
+            return local_node_url()
+        url = os.environ.get(self.rpc_url_env or "", "").strip()
+        if not url:
+            raise ConfigError(f"network {self.name!r} needs an RPC URL: set {self.rpc_url_env}")
+        return url
+
+
+def load_networks() -> dict[str, Network]:
+    path = paths.project_root() / "networks.toml"
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing: restore it from git") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return {
+        name: Network(
+            name=name,
+            chain_id=cfg.get("chain_id"),
+            rpc_url_env=cfg.get("rpc_url_env"),
+            confirmations=int(cfg.get("confirmations", 0)),
+            dev=bool(cfg.get("dev", False)),
+        )
+        for name, cfg in raw.items()
+    }
+
+
+def get_network(name: str) -> Network:
+    networks = load_networks()
+    if name not in networks:
+        raise ConfigError(f"unknown network {name!r}; known: {', '.join(sorted(networks))} "
+                          "(add one to networks.toml)")
+    return networks[name]
+
+
+def node_state_file() -> Path:
+    return paths.state_dir() / "node.json"
+
+
+def local_node_url() -> str:
+    env = os.environ.get("GPUBARTER_LOCAL_RPC_URL")
+    if env:
+        return env
+    state = node_state_file()
+    try:
+        return str(json.loads(state.read_text())["url"])
+    except (FileNotFoundError, KeyError, ValueError):
+        raise ConfigError("no local chain is running: start one with `gpubarter node` "
+                          "in another terminal (or set GPUBARTER_LOCAL_RPC_URL)") from None
+
+
+def redact(url: str) -> str:
+    """``scheme://host:port`` of an RPC URL: paths and queries often hold API keys."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+
+
+def connect(url: str, *, timeout: float = 10.0, expect_chain_id: int | None = None) -> Web3:
+    """A Web3 connected to ``url``; a clear ChainError if it does not answer."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"RPC URL must start with http:// or https:// (got {redact(url)!r})")
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout},
+                                exception_retry_configuration=None))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception as exc:
+        raise ChainError(f"cannot reach the RPC endpoint {redact(url)} ({type(exc).__name__}); "
+                         "check the URL and that the node is running") from None
+    if expect_chain_id is not None and chain_id != expect_chain_id:
+        raise ChainError(f"the RPC endpoint {redact(url)} serves chain {chain_id}, "
+                         f"expected {expect_chain_id}")
+    return w3

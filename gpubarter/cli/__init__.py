@@ -1,0 +1,53 @@
+"""The ``gpubarter`` command line.
+
+Each command group lives in its own module and registers on :data:`app`. Errors a
+user can act on (:class:`~gpubarter.errors.GpuBarterError`) print as one line on
+stderr with exit status 1; no traceback, and never a key.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gpubarter.errors import GpuBarterError
+
+app = typer.Typer(
+    name="gpubarter",
+    help="GPU Barter: data pays for GPU compute. Compile, deploy and run the protocol.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from gpubarter.cli import bench, build, chain, demo, token  # noqa: F401  (commands register)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _register()
+    try:
+        app(args=argv, prog_name="gpubarter", standalone_mode=False)
+    except GpuBarterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # click usage errors and friends
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

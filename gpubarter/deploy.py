@@ -1,0 +1,36 @@
+"""Deploy the protocol with web3: follow :data:`gpubarter.deploy_plan.PLAN`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gpubarter.chain.contracts import Deployment, deploy_contract, save_deployment
+from gpubarter.chain.tx import Sender
+from gpubarter.deploy_plan import PLAN, DeployParams
+from gpubarter.settings import get_settings
+
+
+def params_from_settings() -> DeployParams:
+    s = get_settings()
+    return DeployParams(initial_supply_cpt=s.initial_supply_cpt,
+                        faucet_amount_cpt=s.faucet_amount_cpt,
+                        faucet_cooldown_s=s.faucet_cooldown_s)
+
+
+def deploy_all(sender: Sender, *, network: str, params: DeployParams | None = None,
+               directory: Path | None = None, save: bool = True,
+               progress: Callable[[str, str, int], None] | None = None) -> Deployment:
+    """Deploy every contract in order; write ``deployments/<chain-id>.json`` if ``save``."""
+    params = params or params_from_settings()
+    dep = Deployment(chain_id=sender.chain_id, network=network, deployer=sender.address)
+    for step in PLAN:
+        contract, result = deploy_contract(sender, step.contract,
+                                           *step.args(sender.address, dep.contracts, params))
+        dep.contracts[step.contract] = contract.address
+        dep.blocks[step.contract] = result.block_number
+        if progress:
+            progress(step.contract, contract.address, result.gas_used)
+    if save:
+        save_deployment(dep, directory)
+    return dep

@@ -1,0 +1,1 @@
+"""The NVML metering oracle (see issue: metering)."""

@@ -1,0 +1,71 @@
+"""Test harness: one real anvil chain per session, deployments per module, and every
+test isolated by ``evm_snapshot`` / ``evm_revert`` (brownie's ``fn_isolation``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from gpubarter.chain.accounts import dev_account
+from gpubarter.chain.anvil import LocalChain
+from gpubarter.chain.contracts import Deployment
+from gpubarter.chain.network import connect
+from gpubarter.chain.tx import Sender
+from gpubarter.deploy import deploy_all
+from gpubarter.deploy_plan import DeployParams
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAIN_FIXTURES = {"chain", "w3", "accounts", "deployment"}
+
+
+@pytest.fixture(scope="session")
+def chain() -> Iterator[LocalChain]:
+    with LocalChain() as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def w3(chain: LocalChain) -> Web3:
+    return connect(chain.url)
+
+
+@pytest.fixture(scope="session")
+def accounts(w3: Web3) -> list[Sender]:
+    """Senders for anvil's ten funded dev accounts; [0] is the deployer/governance."""
+    return [Sender(w3, dev_account(i)) for i in range(10)]
+
+
+@pytest.fixture(scope="module")
+def deployment(accounts: list[Sender], tmp_path_factory: pytest.TempPathFactory) -> Deployment:
+    """The whole protocol, deployed once per test module by ``accounts[0]``."""
+    params = DeployParams(initial_supply_cpt=1_000_000, faucet_amount_cpt=1_000,
+                          faucet_cooldown_s=86_400)
+    return deploy_all(accounts[0], network="local", params=params,
+                      directory=tmp_path_factory.mktemp("deployments"))
+
+
+@pytest.fixture(autouse=True)
+def _isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Revert the chain after each test that touches it."""
+    if not CHAIN_FIXTURES.intersection(request.fixturenames):
+        yield
+        return
+    w3: Web3 = request.getfixturevalue("w3")
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    yield
+    w3.provider.make_request("evm_revert", [snapshot])
+    for sender in request.getfixturevalue("accounts"):
+        sender.reset_nonce()
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running ``gpubarter`` as a subprocess with state in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUBARTER_")}
+    env.update(GPUBARTER_STATE_DIR=str(tmp_path / "state"),
+               GPUBARTER_DEPLOYMENTS_DIR=str(tmp_path / "deployments"))
+    return env
