@@ -8,6 +8,7 @@ ratios) and the budget it is held to. Suites register in :data:`SUITES`.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -32,12 +33,12 @@ class Measurement:
         return {**asdict(self), "ratio": self.ratio}
 
 
-#: suite name -> "module:function" returning list[Measurement]
-SUITES: dict[str, str] = {
-    "toolchain": "gpubarter.bench.toolchain:run",
-}
+def suites() -> list[str]:
+    """Every suite: each public module of this package is one, with ``run() -> list[Measurement]``."""
+    import gpubarter.bench as pkg
+
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
-def load_suite(name: str) -> Callable[..., list[Measurement]]:
-    module, func = SUITES[name].split(":")
-    return getattr(importlib.import_module(module), func)
+def load_suite(name: str) -> Callable[[], list[Measurement]]:
+    return importlib.import_module(f"gpubarter.bench.{name}").run  # type: ignore[no-any-return]

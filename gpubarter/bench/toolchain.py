@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gpubarter import paths
 from gpubarter.bench import Measurement
-from gpubarter.bench.timing import median_of, run_seconds, timed
+from gpubarter.bench._timing import median_of, run_seconds, timed
 from gpubarter.chain.anvil import LocalChain
 from gpubarter.toolchain.compiler import compile_contracts
 from gpubarter.toolchain.node import anvil_binary, ensure_node_tools

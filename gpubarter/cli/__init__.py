@@ -23,7 +23,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from gpubarter.cli import bench, build, chain, demo, token  # noqa: F401  (commands register)
+    """Import every module of this package: each registers its commands on ``app``."""
+    import importlib
+    import pkgutil
+
+    import gpubarter.cli as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"gpubarter.cli.{mod.name}")
 
 
 def main(argv: list[str] | None = None) -> int:
