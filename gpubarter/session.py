@@ -44,8 +44,8 @@ class ChainSession:
     def open(cls, network_name: str, *, rpc_url: str | None = None,
              account: LocalAccount | None = None) -> ChainSession:
         network = get_network(network_name)
+        signer = account or resolve_signer(network)  # a bad key fails before any network I/O
         w3 = connect(rpc_url or network.rpc_url(), expect_chain_id=network.chain_id)
-        signer = account or resolve_signer(network)
         return cls(network, w3, Sender(w3, signer, confirmations=network.confirmations))
 
     @cached_property

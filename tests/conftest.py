@@ -55,10 +55,11 @@ def _isolation(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     w3: Web3 = request.getfixturevalue("w3")
+    senders: list[Sender] = request.getfixturevalue("accounts")
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
     yield
     w3.provider.make_request("evm_revert", [snapshot])
-    for sender in request.getfixturevalue("accounts"):
+    for sender in senders:
         sender.reset_nonce()
 
 

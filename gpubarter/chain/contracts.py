@@ -94,3 +94,11 @@ def load_deployment(chain_id: int, directory: Path | None = None) -> Deployment:
                           deployer=str(raw.get("deployer", "")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path} is malformed (missing {exc}); redeploy or restore it") from None
+
+
+def events(contract: Contract, name: str, receipt: Any) -> list[Any]:
+    """Decoded ``name`` events that ``contract`` emitted in ``receipt`` (other logs skipped)."""
+    from web3.logs import DISCARD
+
+    return [e for e in getattr(contract.events, name)().process_receipt(receipt, errors=DISCARD)
+            if e.address == contract.address]

@@ -146,7 +146,7 @@ class Sender:
             self.w3.eth.call(call, receipt["blockNumber"] - 1)
         except ContractLogicError as exc:
             return revert_reason(exc)
-        except Exception:  # noqa: S110 - a replay is best effort
+        except Exception:
             pass
         return "reverted (out of gas?)"
 

@@ -18,7 +18,8 @@ from gpubarter.errors import ConfigError
 
 @app.command()
 def bench(
-    suite: str = typer.Argument(..., help="A suite: toolchain, gas, oracle, vault, escrow, api, exchange (those that exist)."),
+    suite: str = typer.Argument(..., help="A suite: toolchain, gas, oracle, vault, escrow, api, "
+                                "exchange (those that exist)."),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the results here."),
 ) -> None:
     """Run a benchmark suite: a table of measurements, each beside its baseline and budget."""

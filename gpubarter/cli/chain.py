@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -64,10 +65,8 @@ def node(
             console.print("press Ctrl-C to stop")
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 stop.wait()
-            except KeyboardInterrupt:
-                pass
         finally:
             state.unlink(missing_ok=True)
     console.print("local chain stopped")

@@ -42,7 +42,8 @@ def faucet(network: str = NetworkOpt) -> None:
     s = ChainSession.open(network)
     token = s.contract("ComputeToken")
     show_tx("faucet", s.sender.transact(token.functions.faucet()))
-    console.print(f"{s.sender.address} now holds {fmt_cpt(token.functions.balanceOf(s.sender.address).call())}")
+    held = token.functions.balanceOf(s.sender.address).call()
+    console.print(f"{s.sender.address} now holds {fmt_cpt(held)}")
 
 
 @token_app.command()

@@ -45,6 +45,7 @@ def artifacts_dir() -> Path:
 
 
 def _sources(root: Path) -> dict[str, str]:
+    """Source unit name (``contracts/...``, relative to ``root``) -> text."""
     contracts = paths.contracts_dir()
     files = sorted(contracts.rglob("*.sol"))
     if not files:
@@ -67,7 +68,7 @@ def _cache_key(sources: dict[str, str]) -> str:
 
 def compile_contracts(*, force: bool = False) -> CompileResult:
     """Compile every project contract unless the cached build is up to date."""
-    root = paths.project_root()
+    root = paths.contracts_dir().parent
     sources = _sources(root)
     key = _cache_key(sources)
     out = artifacts_dir()

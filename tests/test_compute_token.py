@@ -1,0 +1,164 @@
+"""ComputeToken (CPT): faucet, governance, EIP-2612 permit signed in Python."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+
+from gpubarter.chain.anvil import increase_time
+from gpubarter.chain.contracts import events
+from gpubarter.chain.eip712 import PERMIT_TYPES, domain, domain_of, sign, sign_permit
+from gpubarter.chain.revert import error_name
+from gpubarter.errors import TransactionReverted
+
+WAD = 10**18
+DAY = 86_400
+
+
+@pytest.fixture
+def token(w3, deployment):
+    return deployment.contract(w3, "ComputeToken")
+
+
+def reverts_with(name: str, fn, *args, **kwargs) -> TransactionReverted:
+    with pytest.raises(TransactionReverted) as info:
+        fn(*args, **kwargs)
+    assert error_name(info.value.reason) == name, info.value.reason
+    return info.value
+
+
+def test_metadata_and_initial_supply(token, accounts):
+    assert token.functions.symbol().call() == "CPT"
+    assert token.functions.decimals().call() == 18
+    assert token.functions.balanceOf(accounts[0].address).call() == 1_000_000 * WAD
+    assert token.functions.totalSupply().call() == 1_000_000 * WAD
+
+
+def test_faucet_drips_and_emits(token, accounts):
+    result = accounts[1].transact(token.functions.faucet())
+    assert token.functions.balanceOf(accounts[1].address).call() == 1_000 * WAD
+    (event,) = events(token, "FaucetDripped", result.receipt)
+    assert event.args.account == accounts[1].address and event.args.amount == 1_000 * WAD
+
+
+def test_faucet_is_rate_limited_per_address(w3, token, accounts):
+    accounts[1].transact(token.functions.faucet())
+    available_at = token.functions.faucetAvailableAt(accounts[1].address).call()
+    err = reverts_with("ComputeTokenFaucetCooldown", accounts[1].transact, token.functions.faucet())
+    assert str(available_at) in err.reason
+    assert token.functions.balanceOf(accounts[1].address).call() == 1_000 * WAD
+    # another address is not affected
+    accounts[2].transact(token.functions.faucet())
+    increase_time(w3, DAY)
+    accounts[1].transact(token.functions.faucet())
+    assert token.functions.balanceOf(accounts[1].address).call() == 2_000 * WAD
+
+
+def test_faucet_disabled_on_production_chain(w3, token, accounts):
+    accounts[0].transact(token.functions.setProductionChain(w3.eth.chain_id, True))
+    assert token.functions.isProductionChain(w3.eth.chain_id).call()
+    reverts_with("ComputeTokenFaucetDisabled", accounts[1].transact, token.functions.faucet())
+    assert token.functions.balanceOf(accounts[1].address).call() == 0
+    accounts[0].transact(token.functions.setProductionChain(w3.eth.chain_id, False))
+    accounts[1].transact(token.functions.faucet())
+
+
+@pytest.mark.parametrize(
+    ("call", "args"),
+    [("setProductionChain", (1, True)), ("configureFaucet", (5 * WAD, 60)), ("mint", None)],
+)
+def test_governance_functions_refuse_other_accounts(token, accounts, call, args):
+    args = args if args is not None else (accounts[3].address, WAD)
+    supply = token.functions.totalSupply().call()
+    reverts_with("AccessControlUnauthorizedAccount", accounts[3].transact,
+                 getattr(token.functions, call)(*args))
+    assert token.functions.totalSupply().call() == supply
+    assert not token.functions.isProductionChain(1).call()
+    assert token.functions.faucetAmount().call() == 1_000 * WAD
+
+
+@pytest.mark.parametrize("amount", [0, 1_000_001 * WAD])
+def test_configure_faucet_refuses_zero_or_huge_amounts(token, accounts, amount):
+    reverts_with("ComputeTokenInvalidFaucetAmount", accounts[0].transact,
+                 token.functions.configureFaucet(amount, 60))
+    assert token.functions.faucetAmount().call() == 1_000 * WAD
+    assert token.functions.faucetCooldown().call() == DAY
+
+
+def test_configure_faucet_applies(token, accounts):
+    accounts[0].transact(token.functions.configureFaucet(5 * WAD, 0))
+    accounts[1].transact(token.functions.faucet())
+    accounts[1].transact(token.functions.faucet())  # cooldown 0: twice in a row
+    assert token.functions.balanceOf(accounts[1].address).call() == 10 * WAD
+
+
+# ---------------------------------------------------------------- permit (EIP-2612)
+
+def _deadline(w3, ahead: int = 3600) -> int:
+    return w3.eth.get_block("latest")["timestamp"] + ahead
+
+
+def test_permit_signed_in_python_sets_allowance(w3, token, accounts):
+    owner, spender = accounts[0], accounts[4]
+    deadline = _deadline(w3)
+    v, r, s = sign_permit(owner.account, token, spender.address, 7 * WAD, deadline)
+    spender.transact(token.functions.permit(owner.address, spender.address, 7 * WAD, deadline, v, r, s))
+    assert token.functions.allowance(owner.address, spender.address).call() == 7 * WAD
+    assert token.functions.nonces(owner.address).call() == 1
+    spender.transact(token.functions.transferFrom(owner.address, spender.address, 7 * WAD))
+    assert token.functions.balanceOf(spender.address).call() == 7 * WAD
+
+
+def test_permit_domain_matches_python(w3, token):
+    assert domain_of(token) == domain("GPU Barter Compute Token", "1", w3.eth.chain_id, token.address)
+
+
+def test_permit_replay_is_refused(w3, token, accounts):
+    owner, spender = accounts[0], accounts[4]
+    deadline = _deadline(w3)
+    v, r, s = sign_permit(owner.account, token, spender.address, WAD, deadline)
+    call = token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s)
+    spender.transact(call)
+    reverts_with("ERC2612InvalidSigner", spender.transact, call)
+    assert token.functions.nonces(owner.address).call() == 1
+
+
+def test_permit_expired_is_refused(w3, token, accounts):
+    owner, spender = accounts[0], accounts[4]
+    deadline = _deadline(w3, ahead=10)
+    v, r, s = sign_permit(owner.account, token, spender.address, WAD, deadline)
+    increase_time(w3, 60)
+    reverts_with("ERC2612ExpiredSignature", spender.transact,
+                 token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s))
+    assert token.functions.allowance(owner.address, spender.address).call() == 0
+
+
+def test_permit_by_wrong_signer_is_refused(w3, token, accounts):
+    owner, spender = accounts[0], accounts[4]
+    deadline = _deadline(w3)
+    stranger = Account.create()
+    v, r, s = sign_permit(stranger, token, spender.address, WAD, deadline,
+                          nonce=token.functions.nonces(owner.address).call())
+    reverts_with("ERC2612InvalidSigner", spender.transact,
+                 token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s))
+    assert token.functions.allowance(owner.address, spender.address).call() == 0
+
+
+@pytest.mark.parametrize("field", ["chainId", "verifyingContract"])
+def test_permit_bound_to_chain_and_contract(w3, token, accounts, field):
+    owner, spender = accounts[0], accounts[4]
+    deadline = _deadline(w3)
+    dom = domain_of(token)
+    dom[field] = 1 if field == "chainId" else accounts[9].address
+    message = {"owner": owner.address, "spender": spender.address, "value": WAD, "nonce": 0,
+               "deadline": deadline}
+    v, r, s = sign(owner.account, dom, PERMIT_TYPES, "Permit", message)
+    reverts_with("ERC2612InvalidSigner", spender.transact,
+                 token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s))
+    assert token.functions.allowance(owner.address, spender.address).call() == 0
+
+
+def test_transfer_more_than_balance_is_refused(token, accounts):
+    reverts_with("ERC20InsufficientBalance", accounts[5].transact,
+                 token.functions.transfer(accounts[6].address, 1))
+    assert token.functions.balanceOf(accounts[6].address).call() == 0
