@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 from gpubarter import paths
@@ -60,16 +59,17 @@ def run() -> list[Measurement]:
     with tempfile.TemporaryDirectory(prefix="bench-pytest-") as tmp:
         (Path(tmp) / "test_empty.py").write_text("def test_empty():\n    pass\n")
         bare = _pytest_seconds([str(Path(tmp) / "test_empty.py")], cwd=Path(tmp))
-        (Path(tmp) / "test_chain_ready.py").write_text(textwrap.dedent("""
-            def test_chain_ready(deployment, w3):
-                assert w3.eth.get_code(deployment.address("ComputeToken"))
-        """))
+    cli_cached = median_of(lambda: run_seconds([sys.executable, "-m", "gpubarter", "compile"], cwd=root),
+                           repeat=3)
+    import_web3 = median_of(lambda: run_seconds([sys.executable, "-c", "import web3"]), repeat=3)
     harness = _pytest_seconds(["tests/test_harness.py::test_session_starts_chain_and_deploys"], cwd=root)
 
     return [
         Measurement("cold compile (all contracts)", cold, "s", "node start", node_start),
         Measurement("cached compile (no source change)", cached, "s", "cold compile", cold,
                     budget="< 1 s", ok=cached < 1.0),
+        Measurement("`gpubarter compile` cached, whole command", cli_cached, "s",
+                    "python -c 'import web3'", import_web3),
         Measurement("anvil ready (start to first answer)", anvil_ready, "s", "anvil --version",
                     anvil_version, budget="< 1 s", ok=anvil_ready < 1.0),
         Measurement("test session start-up (chain + deploy + 1 test)", harness, "s",
