@@ -29,13 +29,13 @@ _PANIC_CODES = {
 
 
 def _signature(item: dict[str, Any]) -> str:
-    return f"{item['name']}({','.join(_abi_type(i) for i in item['inputs'])})"
+    return f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
 
 
-def _abi_type(param: dict[str, Any]) -> str:
+def abi_type(param: dict[str, Any]) -> str:
     t = param["type"]
     if t.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in param["components"]) + ")" + t[len("tuple"):]
+        return "(" + ",".join(abi_type(c) for c in param["components"]) + ")" + t[len("tuple"):]
     return t
 
 
@@ -75,7 +75,7 @@ def decode_revert(data: str | bytes | None) -> str:
         item = error_registry().get(selector)
         if item is None:
             return f"unknown custom error 0x{raw.hex()}"
-        types = [_abi_type(i) for i in item["inputs"]]
+        types = [abi_type(i) for i in item["inputs"]]
         values = decode(types, body)
         args = ", ".join(f"{i['name'] or f'arg{n}'}={_fmt(v, t)}"
                          for n, (i, v, t) in enumerate(zip(item["inputs"], values, types, strict=True)))

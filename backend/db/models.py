@@ -1,0 +1,51 @@
+"""Tables of the index. Resource tables are projections of ``events`` and can be rebuilt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Cursor(Base):
+    """How far a follower has indexed: the last block processed and its hash."""
+
+    __tablename__ = "cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+
+
+class IndexedBlock(Base):
+    """Hash of each block the index holds events from (and of the cursor block): the
+    evidence the reorg check compares with the chain."""
+
+    __tablename__ = "indexed_blocks"
+
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(66))
+
+
+class ChainEvent(Base):
+    """One decoded protocol event."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_events_position"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66), index=True)
+    log_index: Mapped[int] = mapped_column(Integer)
+    contract: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(42))
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)

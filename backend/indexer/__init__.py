@@ -1,0 +1,1 @@
+"""The chain indexer: follows protocol events into the index database, reorg-safe."""
