@@ -1,0 +1,44 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.api import events, health, problems
+from backend.api.limits import BodySizeLimit
+from backend.api.metrics import RequestMetrics, metrics_app
+from backend.settings import ApiSettings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None = None,
+               chain_head: Callable[[], int] | None = None, max_ready_lag: int = 5) -> FastAPI:
+    settings = settings or ApiSettings()
+    app = FastAPI(title="GPU Barter API", version="1", docs_url="/docs", redoc_url=None,
+                  openapi_url="/openapi.json",
+                  description="Providers, credit series, jobs, usage, datasets, cooperatives, deals "
+                              "and the order book of GPU Barter, read from the chain index.")
+    app.state.sessions = sessions
+    app.state.settings = settings
+    app.state.chain_head = chain_head
+    app.state.max_ready_lag = max_ready_lag
+    problems.install(app)
+
+    for module in (health, events):
+        app.include_router(module.router, prefix=API_PREFIX)
+
+    registry = CollectorRegistry()
+    app.mount("/metrics", metrics_app(registry))
+    app.add_middleware(RequestMetrics, registry=registry)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],
+                           allow_credentials=True)
+    return app
