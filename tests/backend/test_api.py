@@ -15,9 +15,9 @@ WAD = 10**18
 
 
 @pytest.fixture
-def service(w3, deployment, tmp_path):
+def service(w3, deployment, database_url):
     settings = ApiSettings(port=free_port(), max_body_bytes=1024, default_page_size=2)
-    with BackendService(w3, deployment, database_url=f"sqlite:///{tmp_path / 'api.sqlite3'}",
+    with BackendService(w3, deployment, database_url=database_url,
                         settings=settings, poll_seconds=0.05) as svc:
         yield svc
 

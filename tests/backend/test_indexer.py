@@ -5,19 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from backend.db import make_engine, migrate, session_factory
 from backend.db.models import ChainEvent, Cursor
 from backend.indexer.follower import Follower
 
 WAD = 10**18
-
-
-@pytest.fixture
-def sessions(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'index.sqlite3'}")
-    migrate(engine)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,155 @@
+"""A throwaway PostgreSQL server on loopback, for tests and local runs.
+
+Finds the server binaries (``initdb``, ``postgres``) on PATH or under
+``/usr/lib/postgresql/*/bin``; when they are missing and we are root on Debian,
+installs Debian's ``postgresql`` package first. PostgreSQL refuses to run as root,
+so as root the cluster runs as the ``postgres`` system user. The server dies with
+its parent (PR_SET_PDEATHSIG), like the local chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gpubarter.chain.anvil import free_port
+from gpubarter.errors import GpuBarterError
+
+
+class PostgresError(GpuBarterError):
+    """PostgreSQL could not be found, installed or started."""
+
+
+def _bin_dir() -> Path | None:
+    found = shutil.which("initdb")
+    if found and shutil.which("postgres"):
+        return Path(found).resolve().parent
+    for cand in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if (Path(cand) / "initdb").is_file() and (Path(cand) / "postgres").is_file():
+            return Path(cand)
+    return None
+
+
+def ensure_postgres(*, say=lambda msg: print(msg, file=sys.stderr, flush=True)) -> Path:  # type: ignore[no-untyped-def]
+    """The folder holding ``initdb`` and ``postgres``, installing Debian's package if needed."""
+    found = _bin_dir()
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise PostgresError("PostgreSQL server binaries (initdb, postgres) were not found: install them "
+                            "(Debian/Ubuntu: apt-get install postgresql) or set DATABASE_URL")
+    say("gpubarter: installing PostgreSQL from Debian's packages (apt-get install postgresql) ...")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                                                  "postgresql"]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise PostgresError(f"{' '.join(cmd)} failed: {proc.stderr.strip()[-500:]}")
+    found = _bin_dir()
+    if not found:
+        raise PostgresError("apt-get installed postgresql but initdb/postgres are still missing")
+    return found
+
+
+def _run_as(uid: int | None, gid: int | None, *, die_with_parent: bool):  # type: ignore[no-untyped-def]
+    def pre() -> None:
+        if gid is not None:
+            os.setgid(gid)
+        if uid is not None:
+            os.setuid(uid)
+        if die_with_parent and sys.platform.startswith("linux"):
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # after setuid, which clears it
+        os.setpgrp()
+    return pre
+
+
+class PostgresServer:
+    def __init__(self, *, port: int | None = None, user: str = "gpubarter") -> None:
+        self.port = port
+        self.user = user
+        self._dir: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/postgres"
+
+    def start(self, *, timeout: float = 30.0) -> PostgresServer:
+        bins = ensure_postgres()
+        self._dir = Path(tempfile.mkdtemp(prefix="gpubarter-pg-"))
+        data, sock = self._dir / "data", self._dir / "sock"
+        sock.mkdir()
+        uid = gid = None
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("postgres")
+            uid, gid = pw.pw_uid, pw.pw_gid
+            for p in (self._dir, sock):
+                os.chown(p, uid, gid)
+        init = subprocess.run([str(bins / "initdb"), "-D", str(data), "-U", self.user, "--auth=trust",
+                               "-E", "UTF8", "--no-sync"], capture_output=True, text=True,
+                              preexec_fn=_run_as(uid, gid, die_with_parent=False))
+        if init.returncode != 0:
+            self.stop()
+            raise PostgresError(f"initdb failed: {init.stderr.strip()[-500:]}")
+        self.port = self.port or free_port()
+        self._proc = subprocess.Popen(
+            [str(bins / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sock),
+             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+            stdout=subprocess.DEVNULL, stderr=open(self._dir / "server.log", "wb"),  # noqa: SIM115
+            preexec_fn=_run_as(uid, gid, die_with_parent=True))
+        deadline = time.monotonic() + timeout
+        import psycopg
+
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                log = (self._dir / "server.log").read_text(errors="replace")[-500:]
+                self.stop()
+                raise PostgresError(f"postgres exited at start: {log}")
+            try:
+                with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user,
+                                     dbname="postgres", connect_timeout=1):
+                    return self
+            except psycopg.OperationalError:
+                time.sleep(0.1)
+        self.stop()
+        raise PostgresError(f"postgres did not accept connections within {timeout:.0f} s")
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database; return its SQLAlchemy URL."""
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # name comes from our own code, not users
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> PostgresServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(Exception):
+            self.stop()
