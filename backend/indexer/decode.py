@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode
@@ -17,12 +18,31 @@ from gpubarter.toolchain.compiler import load_artifact
 class EventSpec:
     contract: str
     name: str
-    inputs: tuple[dict[str, Any], ...]
+    indexed: tuple[tuple[str, str, bool], ...]  # (name, type, hashed: dynamic types are topics' hashes)
+    plain_names: tuple[str, ...]
+    plain_types: tuple[str, ...]
+
+    @classmethod
+    def from_abi(cls, contract: str, item: dict[str, Any]) -> EventSpec:
+        indexed = []
+        for i in item["inputs"]:
+            if i.get("indexed"):
+                typ = abi_type(i)
+                hashed = typ in ("string", "bytes") or typ.endswith("]") or typ.startswith("(")
+                indexed.append((i["name"], typ, hashed))
+        plain = [i for i in item["inputs"] if not i.get("indexed")]
+        return cls(contract, item["name"], tuple(indexed), tuple(i["name"] for i in plain),
+                   tuple(abi_type(i) for i in plain))
+
+
+@lru_cache(maxsize=65_536)
+def checksum(address: str) -> str:
+    return to_checksum_address(address)
 
 
 def _json_safe(value: Any, typ: str) -> Any:
     if typ == "address":
-        return to_checksum_address(value)
+        return checksum(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if isinstance(value, (list, tuple)):
@@ -37,36 +57,38 @@ class LogDecoder:
     """Topic-0 and address -> event spec, for every contract in a deployment."""
 
     def __init__(self, deployment: Deployment) -> None:
-        self.by_address: dict[str, dict[bytes, EventSpec]] = {}
+        self.by_address: dict[str, dict[str, EventSpec]] = {}  # lower-case address -> topic0 hex
         for name, address in deployment.contracts.items():
             specs: dict[bytes, EventSpec] = {}
             for item in load_artifact(name)["abi"]:
                 if item.get("type") == "event" and not item.get("anonymous"):
                     sig = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
-                    specs[keccak(text=sig)] = EventSpec(name, item["name"], tuple(item["inputs"]))
-            self.by_address[to_checksum_address(address)] = specs
+                    specs["0x" + keccak(text=sig).hex()] = EventSpec.from_abi(name, item)
+            self.by_address[address.lower()] = specs
 
     @property
     def addresses(self) -> list[str]:
-        return list(self.by_address)
+        return [checksum(a) for a in self.by_address]
 
-    def decode(self, log: Any) -> tuple[EventSpec, dict[str, Any]] | None:
-        specs = self.by_address.get(to_checksum_address(log["address"]))
+    def decode(self, log: dict[str, Any]) -> tuple[EventSpec, dict[str, Any]] | None:
+        """Decode a raw JSON-RPC log (hex strings, as ``eth_getLogs`` returns it)."""
+        specs = self.by_address.get(log["address"].lower())
         topics = log["topics"]
         if not specs or not topics:
             return None
-        spec = specs.get(bytes(topics[0]))
-        if spec is None:
+        spec = specs.get(topics[0].lower())
+        if spec is None or len(topics) != len(spec.indexed) + 1:
             return None
-        indexed = [i for i in spec.inputs if i.get("indexed")]
-        plain = [i for i in spec.inputs if not i.get("indexed")]
         args: dict[str, Any] = {}
-        for inp, topic in zip(indexed, topics[1:], strict=True):
-            typ = abi_type(inp)
-            dynamic = typ in ("string", "bytes") or typ.endswith("]") or typ.startswith("(")
-            args[inp["name"]] = "0x" + bytes(topic).hex() if dynamic else _json_safe(
-                decode([typ], bytes(topic))[0], typ)
-        types = [abi_type(i) for i in plain]
-        for inp, typ, value in zip(plain, types, decode(types, bytes(log["data"])), strict=True):
-            args[inp["name"]] = _json_safe(value, typ)
+        for (name, typ, hashed), topic in zip(spec.indexed, topics[1:], strict=True):
+            if hashed:
+                args[name] = topic.lower()
+            elif typ == "address":
+                args[name] = checksum("0x" + topic[-40:])
+            else:
+                args[name] = _json_safe(decode([typ], bytes.fromhex(topic[2:]))[0], typ)
+        if spec.plain_types:
+            values = decode(list(spec.plain_types), bytes.fromhex(log["data"][2:]))
+            for name, typ, value in zip(spec.plain_names, spec.plain_types, values, strict=True):
+                args[name] = _json_safe(value, typ)
         return spec, args

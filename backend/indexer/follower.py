@@ -12,15 +12,15 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 
 from backend.db.models import ChainEvent, Cursor, IndexedBlock
 from backend.errors import ReorgTooDeep
-from backend.indexer.decode import LogDecoder
+from backend.indexer.decode import LogDecoder, checksum
 from gpubarter.chain.contracts import Deployment
 
 log = logging.getLogger("gpubarter.indexer")
@@ -158,32 +158,45 @@ class Follower:
             for p in self.projectors:
                 p.apply(session, event)
 
+    def _get_logs(self, start: int, end: int) -> list[dict[str, Any]]:
+        """Raw ``eth_getLogs`` (hex strings): web3's per-log formatting costs more than decoding."""
+        resp = self.w3.provider.make_request("eth_getLogs", [{
+            "fromBlock": hex(start), "toBlock": hex(end), "address": self.decoder.addresses}])
+        if "error" in resp:
+            raise RuntimeError(f"eth_getLogs failed: {resp['error']}")
+        return list(resp["result"])
+
     def _index_range(self, session: Session, cursor: Cursor, start: int, end: int) -> int:
         end_hash = self._chain_hash(end)
-        logs = self.w3.eth.get_logs({"fromBlock": start, "toBlock": end,
-                                     "address": self.decoder.addresses})
+        logs = self._get_logs(start, end)
         if end_hash is None or self._chain_hash(end) != end_hash:
             return 0  # the chain moved under us: the next step re-checks and retries
-        events: list[ChainEvent] = []
+        rows: list[dict[str, Any]] = []
         blocks: dict[int, str] = {end: end_hash}
         for entry in logs:
             decoded = self.decoder.decode(entry)
             if decoded is None:
                 continue
             spec, args = decoded
-            number = int(entry["blockNumber"])
-            blocks[number] = _hex(entry["blockHash"])
-            events.append(ChainEvent(block_number=number, block_hash=blocks[number],
-                                     tx_hash=_hex(entry["transactionHash"]),
-                                     log_index=int(entry["logIndex"]), contract=spec.contract,
-                                     address=Web3.to_checksum_address(entry["address"]),
-                                     name=spec.name, args=args))
-        session.add_all(events)
+            number = int(entry["blockNumber"], 16)
+            blocks[number] = entry["blockHash"]
+            rows.append({"block_number": number, "block_hash": entry["blockHash"],
+                         "tx_hash": entry["transactionHash"], "log_index": int(entry["logIndex"], 16),
+                         "contract": spec.contract, "address": checksum(entry["address"]),
+                         "name": spec.name, "args": args})
+        if rows:
+            session.execute(insert(ChainEvent), rows)
         for number, block_hash in blocks.items():
             session.merge(IndexedBlock(number=number, hash=block_hash))
-        session.flush()
-        for event in events:
-            for p in self.projectors:
-                p.apply(session, event)
+        if self.projectors and rows:
+            first = rows[0]
+            new = session.scalars(select(ChainEvent).where(
+                (ChainEvent.block_number > first["block_number"]) |
+                ((ChainEvent.block_number == first["block_number"]) &
+                 (ChainEvent.log_index >= first["log_index"])))
+                .order_by(ChainEvent.block_number, ChainEvent.log_index))
+            for event in new:
+                for p in self.projectors:
+                    p.apply(session, event)
         cursor.block_number, cursor.block_hash = end, end_hash
-        return len(events)
+        return len(rows)
