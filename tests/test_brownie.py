@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -48,8 +50,13 @@ def brownie_env() -> BrownieEnv:
 
 @pytest.fixture(scope="module")
 def compile_output(brownie_env: BrownieEnv) -> str:
-    """``brownie compile --all``: every contract, from scratch, with the solc wrapper."""
-    return run_brownie(["compile", "--all"], capture=True, timeout=TIMEOUT_S).stdout
+    """``gpubarter brownie compile --all`` as a user runs it: every contract, from scratch."""
+    gpubarter = Path(sys.executable).with_name("gpubarter")  # the installed entry point
+    proc = subprocess.run([str(gpubarter), "brownie", "compile", "--all"],
+                          cwd=paths.project_root(), capture_output=True, text=True,
+                          timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stdout[-1500:] + proc.stderr[-1500:]
+    return proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +117,9 @@ def test_brownie_compile_builds_every_contract_with_the_pinned_compiler(compile_
         assert artifact["abi"] == load_artifact(step.contract)["abi"]
     # The OpenZeppelin imports were resolved from node_modules/ and compiled too.
     assert _brownie_artifact("ERC20Permit")["sourcePath"].startswith("node_modules/@openzeppelin/")
+    # brownie-config.yaml keeps brownie's folders out of the project root.
+    for folder in ("interfaces", "reports"):
+        assert not (paths.project_root() / folder).exists()
 
 
 @pytest.mark.slow

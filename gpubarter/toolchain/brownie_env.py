@@ -34,8 +34,10 @@ from gpubarter.toolchain.node import anvil_binary
 from gpubarter.toolchain.solc import SOLC_VERSION, solc_wrapper
 
 #: Pinned: 1.22.2 is the last eth-brownie release (its docs say it is no longer actively
-#: maintained) and the one checked here with brownie-config.yaml and scripts/deploy.py.
-#: It pins web3 7.16, hence the separate environment. Changing it makes a new one.
+#: maintained) and the one tests/test_brownie.py checks with brownie-config.yaml and
+#: scripts/deploy.py. It pins every dependency exactly (web3 7.16 among them, hence the
+#: separate environment), so this one pin makes the environment reproducible.
+#: Changing it builds a new environment next to the old one.
 BROWNIE_VERSION = "1.22.2"
 #: The brownie network ``use_network()`` points at a running chain.
 LOCAL_NETWORK = "gpubarter-local"
