@@ -18,6 +18,7 @@ project's anvil first on PATH (brownie's ``development`` network starts ``anvil`
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import re
@@ -111,24 +112,35 @@ def _run_step(what: str, cmd: Sequence[str]) -> None:
 def ensure_brownie_env(*, quiet: bool = False) -> BrownieEnv:
     """Create brownie's environment if it is missing or outdated; return it."""
     env = BrownieEnv(env_dir())
-    if not (env.stamp.is_file() and env.stamp.read_text() == _stamp_text()
-            and env.brownie.is_file()):
+    if not _installed(env):
         uv = _uv()
-        if not quiet:
-            print(f"gpubarter: installing eth-brownie {BROWNIE_VERSION} into its own environment "
-                  f"at {env.venv} (about a minute, once) ...", file=sys.stderr, flush=True)
-        env.stamp.unlink(missing_ok=True)
         env.root.mkdir(parents=True, exist_ok=True)
-        _run_step("creating brownie's virtual environment",
-                  [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(env.venv)])
-        _run_step(f"installing eth-brownie=={BROWNIE_VERSION} (check access to PyPI)",
-                  [uv, "pip", "install", "--quiet", "--python", str(env.venv / "bin" / "python"),
-                   f"eth-brownie=={BROWNIE_VERSION}"])
-        if not env.brownie.is_file():
-            raise BrownieError(f"eth-brownie installed but {env.brownie} is missing")
-        env.stamp.write_text(_stamp_text())
+        with open(env.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
+            if not _installed(env):
+                _install(env, uv, quiet=quiet)
     _install_solc(env)
     return env
+
+
+def _installed(env: BrownieEnv) -> bool:
+    return (env.stamp.is_file() and env.stamp.read_text() == _stamp_text()
+            and env.brownie.is_file())
+
+
+def _install(env: BrownieEnv, uv: str, *, quiet: bool) -> None:
+    if not quiet:
+        print(f"gpubarter: installing eth-brownie {BROWNIE_VERSION} into its own environment "
+              f"at {env.venv} (about a minute, once) ...", file=sys.stderr, flush=True)
+    env.stamp.unlink(missing_ok=True)
+    _run_step("creating brownie's virtual environment",
+              [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(env.venv)])
+    _run_step(f"installing eth-brownie=={BROWNIE_VERSION} (check access to PyPI)",
+              [uv, "pip", "install", "--quiet", "--python", str(env.venv / "bin" / "python"),
+               f"eth-brownie=={BROWNIE_VERSION}"])
+    if not env.brownie.is_file():
+        raise BrownieError(f"eth-brownie installed but {env.brownie} is missing")
+    env.stamp.write_text(_stamp_text())
 
 
 def _install_solc(env: BrownieEnv) -> None:
@@ -138,8 +150,10 @@ def _install_solc(env: BrownieEnv) -> None:
               f'exec node "{solc_wrapper()}" "$@"\n')
     if not env.solc.is_file() or env.solc.read_text() != script:
         env.solc.parent.mkdir(parents=True, exist_ok=True)
-        env.solc.write_text(script)
-        env.solc.chmod(0o755)
+        tmp = env.solc.with_name(f".{env.solc.name}.{os.getpid()}")
+        tmp.write_text(script)
+        tmp.chmod(0o755)
+        os.replace(tmp, env.solc)
 
 
 def _last_line(output: str) -> str:
