@@ -5,20 +5,33 @@ Runs three ways, all following :data:`gpubarter.deploy_plan.PLAN`:
 - ``gpubarter deploy --network NAME`` (the main environment, web3 8);
 - ``python scripts/deploy.py [--network NAME]`` (same, without the CLI);
 - ``brownie run scripts/deploy.py --network NAME`` in brownie's own environment
-  (eth-brownie 1.22 pins web3 7, so it never shares the main one).
+  (eth-brownie 1.22 pins web3 7, so it never shares the main one; see
+  ``gpubarter brownie --help``).
 
-Every way writes ``deployments/<chain-id>.json``.
+Every way writes ``deployments/<chain-id>.json`` (``GPUBARTER_DEPLOYMENTS_DIR`` moves
+it) in the same format. Under brownie the deployer is ``accounts[0]`` on a development
+network; on a live one it comes from ``GPUBARTER_PRIVATE_KEY`` or ``GPUBARTER_KEYSTORE``
+(+ ``GPUBARTER_KEYSTORE_PASSWORD``), and the key is never printed. The ``DeployParams``
+fields can be set as ``GPUBARTER_<FIELD>``, e.g. ``GPUBARTER_FAUCET_AMOUNT_CPT``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Importable in brownie's environment too: none of these import web3.
+from gpubarter import paths  # noqa: E402
+from gpubarter.deploy_plan import PLAN, DeployParams  # noqa: E402
+from gpubarter.errors import ConfigError, GpuBarterError, SigningKeyError  # noqa: E402
 
 
 def _under_brownie() -> bool:
@@ -26,35 +39,87 @@ def _under_brownie() -> bool:
     return brownie is not None and brownie.network.is_connected()
 
 
-def _deploy_with_brownie() -> dict[str, str]:
-    import brownie  # type: ignore[import-not-found]
+def _params_from_env() -> DeployParams:
+    """DeployParams with each field overridable by ``GPUBARTER_<FIELD>``."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(DeployParams):
+        raw = os.environ.get(f"GPUBARTER_{f.name.upper()}")
+        if raw is None:
+            continue
+        try:
+            values[f.name] = type(f.default)(raw)
+        except ValueError:
+            raise ConfigError(f"GPUBARTER_{f.name.upper()}={raw!r} is not a valid "
+                              f"{type(f.default).__name__}") from None
+    return DeployParams(**values)
+
+
+def _brownie_deployer() -> Any:
     from brownie import accounts, network
 
-    from gpubarter.deploy_plan import PLAN, DeployParams
+    if _network_type() == "development" and len(accounts) > 0:
+        return accounts[0]
+    # eth-account only (no web3): the same key checks and messages as `gpubarter deploy`.
+    from gpubarter.chain.accounts import from_keystore, from_private_key
 
-    deployer = accounts[0]
-    params = DeployParams()
+    key = os.environ.get("GPUBARTER_PRIVATE_KEY")
+    keystore = os.environ.get("GPUBARTER_KEYSTORE")
+    if key:
+        signer = from_private_key(key, source="GPUBARTER_PRIVATE_KEY")
+    elif keystore:
+        signer = from_keystore(Path(keystore), os.environ.get("GPUBARTER_KEYSTORE_PASSWORD", ""))
+    else:
+        raise SigningKeyError(f"network {network.show_active()} has no unlocked accounts: set "
+                              "GPUBARTER_PRIVATE_KEY, or GPUBARTER_KEYSTORE and "
+                              "GPUBARTER_KEYSTORE_PASSWORD")
+    return accounts.add(signer.key)
+
+
+def _network_type() -> str:
+    from brownie._config import CONFIG  # type: ignore[import-not-found]
+
+    return str(CONFIG.network_type)
+
+
+def _deploy_with_brownie() -> Path:
+    import brownie  # type: ignore[import-not-found]
+    from brownie import network
+
+    params = _params_from_env()
+    deployer = _brownie_deployer()
     addresses: dict[str, str] = {}
     blocks: dict[str, int] = {}
     for step in PLAN:
-        container = getattr(brownie, step.contract)
-        contract = container.deploy(*step.args(deployer.address, addresses, params), {"from": deployer})
+        container = getattr(brownie, step.contract, None)
+        if container is None:
+            raise ConfigError(f"brownie has no contract {step.contract}: run `brownie compile`")
+        contract = container.deploy(*step.args(deployer.address, addresses, params),
+                                    {"from": deployer})
         addresses[step.contract] = contract.address
         blocks[step.contract] = contract.tx.block_number
         print(f"  {step.contract:<20} {contract.address}")
     chain_id = network.chain.id
-    out = ROOT / "deployments" / f"{chain_id}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"chainId": chain_id, "network": network.show_active(), "deployer": deployer.address,
+    # Same format as gpubarter.chain.contracts.Deployment.to_json (tests/test_brownie.py
+    # loads it with load_deployment); a dev chain is the `local` network of networks.toml.
+    name = "local" if _network_type() == "development" else network.show_active()
+    doc = {"chainId": chain_id, "network": name, "deployer": deployer.address,
            "contracts": addresses, "blocks": blocks}
-    out.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    out = paths.deployments_dir() / f"{chain_id}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, out)
     print(f"wrote {out}")
-    return addresses
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     if _under_brownie():
-        _deploy_with_brownie()
+        try:
+            _deploy_with_brownie()
+        except GpuBarterError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
         return 0
     from gpubarter.cli import main as cli_main
 

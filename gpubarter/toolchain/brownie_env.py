@@ -1,0 +1,211 @@
+"""brownie (eth-brownie) in an environment of its own, isolated from the user's.
+
+eth-brownie pins web3 7 and eth-account 0.13, which cannot share an environment
+with this project's web3 8, so brownie lives in a separate virtual environment that
+``ensure_brownie_env()`` creates once with uv (about a minute; reused afterwards):
+
+    <state dir>/brownie-<version>/venv   brownie and its pinned dependencies
+    <state dir>/brownie-<version>/home   HOME for brownie: its data folder (~/.brownie,
+                                         network-config.yaml, accounts) and py-solc-x's
+                                         ~/.solcx, so the user's real ones are never touched
+
+(``GPUBARTER_BROWNIE_DIR`` moves that folder.) brownie cannot download a compiler
+here, so the project's solc wrapper (npm's WebAssembly solc) is installed as
+``~/.solcx/solc-v<SOLC_VERSION>`` in that HOME, where py-solc-x finds it.
+``run_brownie()`` runs a brownie command in the project root with that HOME and the
+project's anvil first on PATH (brownie's ``development`` network starts ``anvil``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpubarter import paths
+from gpubarter.errors import ToolchainError
+from gpubarter.toolchain.node import anvil_binary
+from gpubarter.toolchain.solc import SOLC_VERSION, solc_wrapper
+
+#: Pinned: 1.22.2 is the last eth-brownie release (its docs say it is no longer actively
+#: maintained) and the one tests/test_brownie.py checks with brownie-config.yaml and
+#: scripts/deploy.py. It pins every dependency exactly (web3 7.16 among them, hence the
+#: separate environment), so this one pin makes the environment reproducible.
+#: Changing it builds a new environment next to the old one.
+BROWNIE_VERSION = "1.22.2"
+#: The brownie network ``use_network()`` points at a running chain.
+LOCAL_NETWORK = "gpubarter-local"
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class BrownieError(ToolchainError):
+    """brownie's environment could not be built, or a brownie command failed."""
+
+
+@dataclass(frozen=True)
+class BrownieEnv:
+    root: Path
+
+    @property
+    def venv(self) -> Path:
+        return self.root / "venv"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def brownie(self) -> Path:
+        return self.venv / "bin" / "brownie"
+
+    @property
+    def stamp(self) -> Path:
+        return self.root / "installed"
+
+    @property
+    def solc(self) -> Path:
+        return self.home / ".solcx" / f"solc-v{SOLC_VERSION}"
+
+    def environ(self) -> dict[str, str]:
+        """The environment brownie runs in: isolated HOME, brownie's venv, anvil on PATH."""
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "PYTHONHOME", "SOLCX_BINARY_PATH")}
+        path = os.pathsep.join([str(self.venv / "bin"), str(anvil_binary().parent),
+                                env.get("PATH", os.defpath)])
+        env.update(HOME=str(self.home), VIRTUAL_ENV=str(self.venv), PATH=path,
+                   GPUBARTER_NODE_MODULES=str(paths.node_modules()),
+                   GPUBARTER_ROOT=str(paths.project_root()), PYTHONUNBUFFERED="1")
+        return env
+
+
+def env_dir() -> Path:
+    custom = os.environ.get("GPUBARTER_BROWNIE_DIR")
+    return Path(custom) if custom else paths.state_dir() / f"brownie-{BROWNIE_VERSION}"
+
+
+def _stamp_text() -> str:
+    return f"eth-brownie=={BROWNIE_VERSION} python={platform.python_version()}\n"
+
+
+def _uv() -> str:
+    found = os.environ.get("UV") or shutil.which("uv")
+    if not found:
+        raise BrownieError("`uv` was not found on PATH; brownie's environment is built with uv: "
+                           "install it (https://docs.astral.sh/uv/) and run the command again")
+    return found
+
+
+def _run_step(what: str, cmd: Sequence[str]) -> None:
+    proc = subprocess.run(list(cmd), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BrownieError(f"{what} failed (exit {proc.returncode}): {_last_line(proc.stderr)}")
+
+
+def ensure_brownie_env(*, quiet: bool = False) -> BrownieEnv:
+    """Create brownie's environment if it is missing or outdated; return it."""
+    env = BrownieEnv(env_dir())
+    if not _installed(env):
+        uv = _uv()
+        env.root.mkdir(parents=True, exist_ok=True)
+        with open(env.root / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
+            if not _installed(env):
+                _install(env, uv, quiet=quiet)
+    _install_solc(env)
+    return env
+
+
+def _installed(env: BrownieEnv) -> bool:
+    return (env.stamp.is_file() and env.stamp.read_text() == _stamp_text()
+            and env.brownie.is_file())
+
+
+def _install(env: BrownieEnv, uv: str, *, quiet: bool) -> None:
+    if not quiet:
+        print(f"gpubarter: installing eth-brownie {BROWNIE_VERSION} into its own environment "
+              f"at {env.venv} (about a minute, once) ...", file=sys.stderr, flush=True)
+    env.stamp.unlink(missing_ok=True)
+    _run_step("creating brownie's virtual environment",
+              [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(env.venv)])
+    _run_step(f"installing eth-brownie=={BROWNIE_VERSION} (check access to PyPI)",
+              [uv, "pip", "install", "--quiet", "--python", str(env.venv / "bin" / "python"),
+               f"eth-brownie=={BROWNIE_VERSION}"])
+    if not env.brownie.is_file():
+        raise BrownieError(f"eth-brownie installed but {env.brownie} is missing")
+    env.stamp.write_text(_stamp_text())
+
+
+def _install_solc(env: BrownieEnv) -> None:
+    """Put the solc wrapper where brownie's py-solc-x looks for solc-v<version>."""
+    script = ("#!/bin/sh\n"
+              f"# gpubarter: npm's WebAssembly solc {SOLC_VERSION} behind a native-style CLI\n"
+              f'exec node "{solc_wrapper()}" "$@"\n')
+    if not env.solc.is_file() or env.solc.read_text() != script:
+        env.solc.parent.mkdir(parents=True, exist_ok=True)
+        tmp = env.solc.with_name(f".{env.solc.name}.{os.getpid()}")
+        tmp.write_text(script)
+        tmp.chmod(0o755)
+        os.replace(tmp, env.solc)
+
+
+def _last_line(output: str) -> str:
+    lines = [_ANSI.sub("", line).strip() for line in output.splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else "no output"
+
+
+def run_brownie(args: Sequence[str], *, capture: bool = False, check: bool = True,
+                timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``brownie ARGS`` in the project root inside brownie's own environment.
+
+    With ``check`` a non-zero exit raises :class:`BrownieError` quoting brownie's last
+    line of output. With ``capture`` stdout and stderr are returned (merged in stdout).
+    """
+    env = ensure_brownie_env()
+    root = paths.project_root()
+    # brownie creates its build folders but not their parents (build/brownie needs build/).
+    (root / "build" / "brownie").mkdir(parents=True, exist_ok=True)
+    cmd = [str(env.brownie), *args]
+    try:
+        proc = subprocess.run(cmd, cwd=root, env=env.environ(), text=True, timeout=timeout,
+                              stdout=subprocess.PIPE if capture else None,
+                              stderr=subprocess.STDOUT if capture else None)
+    except subprocess.TimeoutExpired:
+        raise BrownieError(f"`brownie {' '.join(args)}` did not finish within {timeout:.0f} s"
+                           ) from None
+    if check and proc.returncode != 0:
+        said = f": {_last_line(proc.stdout)}" if capture else " (see its output above)"
+        raise BrownieError(f"`brownie {' '.join(args)}` failed (exit {proc.returncode}){said}")
+    return proc
+
+
+def use_network(url: str, name: str = LOCAL_NETWORK, *, live_chain_id: int | None = None) -> str:
+    """Point brownie's network ``name`` at the chain answering at ``url``; return ``name``.
+
+    By default a development network: brownie attaches to the chain running there
+    (and leaves it running), deploys from its unlocked accounts, and only if none
+    answers starts ``anvil`` itself. With ``live_chain_id`` a live network instead:
+    brownie then signs with a key of the user's (scripts/deploy.py takes
+    ``GPUBARTER_PRIVATE_KEY`` or ``GPUBARTER_KEYSTORE``).
+    """
+    if not re.fullmatch(r"https?://[\w.\-]+:\d+/?", url):
+        raise BrownieError(f"{url!r} is not an RPC URL of the form http://HOST:PORT")
+    if not re.fullmatch(r"[\w\-]+", name):
+        raise BrownieError(f"{name!r} is not a network name (letters, digits, - and _)")
+    settings = [f"host={url}"]
+    if live_chain_id is not None:
+        settings.append(f"chainid={live_chain_id}")
+    modified = run_brownie(["networks", "modify", name, *settings], capture=True, check=False)
+    if modified.returncode != 0:
+        kind = ["Ethereum"] if live_chain_id is not None else ["Development"]
+        extra = [] if live_chain_id is not None else ["cmd=anvil"]
+        run_brownie(["networks", "add", *kind, name, *settings, *extra], capture=True)
+    return name
