@@ -18,7 +18,6 @@ fields can be set as ``GPUBARTER_<FIELD>``, e.g. ``GPUBARTER_FAUCET_AMOUNT_CPT``
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
@@ -29,8 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Importable in brownie's environment too: none of these import web3.
-from gpubarter import paths  # noqa: E402
 from gpubarter.deploy_plan import PLAN, DeployParams  # noqa: E402
+from gpubarter.deployments import Deployment, save_deployment  # noqa: E402
 from gpubarter.errors import ConfigError, GpuBarterError, SigningKeyError  # noqa: E402
 
 
@@ -98,17 +97,10 @@ def _deploy_with_brownie() -> Path:
         addresses[step.contract] = contract.address
         blocks[step.contract] = contract.tx.block_number
         print(f"  {step.contract:<20} {contract.address}")
-    chain_id = network.chain.id
-    # Same format as gpubarter.chain.contracts.Deployment.to_json (tests/test_brownie.py
-    # loads it with load_deployment); a dev chain is the `local` network of networks.toml.
+    # a dev chain is the `local` network of networks.toml
     name = "local" if _network_type() == "development" else network.show_active()
-    doc = {"chainId": chain_id, "network": name, "deployer": deployer.address,
-           "contracts": addresses, "blocks": blocks}
-    out = paths.deployments_dir() / f"{chain_id}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, out)
+    out = save_deployment(Deployment(chain_id=network.chain.id, network=name, deployer=deployer.address,
+                                     contracts=addresses, blocks=blocks))
     print(f"wrote {out}")
     return out
 
