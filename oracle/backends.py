@@ -41,7 +41,9 @@ def open_backend(
             f"NO GPU READ: NVML is unavailable ({exc}); falling back to {sim_gpus} "
             "SIMULATED GPU(s). Every reading and report from this meter is simulated."
         )
-        (log or logging.getLogger("gpubarter.oracle")).warning(notice, extra={"fallback": True})
+        (log or logging.getLogger("gpubarter.oracle")).warning(
+            notice, extra={"backend": "simulated", "simulated": True, "fallback": True}
+        )
         backend = SimulatedBackend(sim_gpus, clock=clock)
         backend.notes["fallback"] = str(exc)
         return backend

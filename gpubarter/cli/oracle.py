@@ -85,7 +85,7 @@ def run(
         sim_sm_pct=sim_sm_util,
     )
     signer = _signer(network, chain_id, verifying_contract)
-    log = logs.setup("pending")
+    log = logs.setup("starting")
     gpu_backend = open_backend(backend, sim_gpus=sim_gpus, log=log)
     log = logs.setup(gpu_backend.kind)
     if gpu_backend.simulated:
@@ -188,3 +188,28 @@ def status(
     console.print(
         f"batches: {q['signed']} signed, {q['submitted']} submitted, {q['confirmed']} confirmed"
     )
+
+
+@oracle_app.command()
+def gpus(
+    backend: str = BackendOpt,
+    sim_gpus: int = typer.Option(1, "--sim-gpus", help="Simulated GPUs (simulated/auto backends)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Read every GPU once and show what the meter can (and cannot) read."""
+    from oracle.probe import probe
+
+    doc = probe(backend, sim_gpus=sim_gpus)
+    if as_json:
+        console.print_json(json.dumps(doc, default=str))
+        return
+    label = _label(doc["simulated"])
+    console.print(f"backend {doc['backend']}, driver {doc['driver']}{label}")
+    for r in doc["readings"]:
+        g = r["gpu"]
+        missing = ", ".join(f"{k}: {v}" for k, v in r["degraded"].items()) or "none"
+        console.print(f"GPU {g['index']}: {g['name']} {g['uuid']}; energy {r['energy_mj']} mJ, "
+                      f"utilisation {r['util_gpu_pct']} %, {len(r['processes'] or {})} "
+                      f"process(es); unreadable: {missing}{label}")
+    for k, v in doc["notes"].items():
+        console.print(f"note {k}: {v}{label}")

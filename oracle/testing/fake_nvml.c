@@ -79,8 +79,8 @@ static void load(void) {
         else if (!strcmp(key, "count")) gpu_count = atoi(val) > MAX_GPUS ? MAX_GPUS : atoi(val);
         else if (sscanf(key, "gpu.%d.%127s", &i, rest) == 2 && i >= 0 && i < MAX_GPUS) {
             gpu_t *g = &gpus[i];
-            if (!strcmp(rest, "name")) snprintf(g->name, sizeof g->name, "%s", val);
-            else if (!strcmp(rest, "uuid")) snprintf(g->uuid, sizeof g->uuid, "%s", val);
+            if (!strcmp(rest, "name")) snprintf(g->name, sizeof g->name, "%.95s", val);
+            else if (!strcmp(rest, "uuid")) snprintf(g->uuid, sizeof g->uuid, "%.95s", val);
             else if (!strcmp(rest, "energy_mj")) g->energy = strtoull(val, NULL, 10);
             else if (!strcmp(rest, "util")) sscanf(val, "%u:%u", &g->util_gpu, &g->util_mem);
             else if (!strcmp(rest, "accounting")) g->accounting = (unsigned)atoi(val);
@@ -100,7 +100,7 @@ static void load(void) {
             e->gpu = -1;
             if (sscanf(key + 6, "%d.%95s", &e->gpu, e->fn) != 2) {
                 e->gpu = -1;
-                snprintf(e->fn, sizeof e->fn, "%s", key + 6);
+                snprintf(e->fn, sizeof e->fn, "%.95s", key + 6);
             }
             e->code = atoi(val);
             nerrors++;
