@@ -65,6 +65,7 @@ class Meter:
         self._last_sample_us: dict[int, int] = {}
         self._degraded_seen: dict[str, str] = {}
         self.samples_taken = 0
+        self._sim_placed: set[int] = set()
 
     def sample(self) -> list[Increment]:
         jobs = self.tracker.refresh()
@@ -97,20 +98,22 @@ class Meter:
             self._degraded_seen[uuid] = why or ""
 
     def _place_simulated(self, jobs: list[JobProcesses]) -> None:
+        """Run the jobs' live processes on their pinned simulated GPUs; drop dead ones."""
         backend = self.backend
         assert isinstance(backend, SimulatedBackend)
         pinned = {j.job_id: j.gpus for j in self.store.jobs(active_only=True)}
         live = set()
-        placed = backend.placed()
         for job in jobs:
             for pid in job.pids:
                 live.add(pid)
-                if pid not in placed:
+                if pid not in self._sim_placed:
+                    self._sim_placed.add(pid)
                     for gpu in pinned.get(job.job_id) or (0,):
                         if gpu < len(backend.gpus()):
                             backend.place(pid, gpu, self.sim_sm_pct)
-        for pid in set(placed) - live:
+        for pid in self._sim_placed - live:  # only what the meter placed itself
             backend.remove(pid)
+            self._sim_placed.discard(pid)
 
     def report(self) -> list[int]:
         """Sign and persist a batch per ``MAX_BATCH`` grown counters; returns batch ids."""

@@ -250,7 +250,7 @@ class MeterStore:
         where = "WHERE samples > reported_samples" if unreported_only else ""
         rows = self.db.execute(
             "SELECT job_id, gpu_uuid, gpu_model, allocated_ms, sm_active_ms, energy_mj, samples "
-            f"FROM counters {where} ORDER BY job_id, gpu_uuid"
+            f"FROM counters {where} ORDER BY length(job_id), job_id, gpu_uuid"
         ).fetchall()
         return [Counter(int(r[0]), *r[1:]) for r in rows]
 
