@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Sequence
 
@@ -132,6 +133,8 @@ def run_job(store: MeterStore, job_id: int, gpus: Sequence[int], command: Sequen
         raise JobError("run-job needs a command after `--`")
     if not gpus:
         raise JobError("run-job needs --gpus: the GPUs the job may use")
+    if shutil.which(command[0]) is None:
+        raise JobError(f"cannot start {command[0]!r}: no such executable")
     store.add_job(job_id, gpus)
     try:
         proc = subprocess.Popen(list(command), env=pinned_env(job_id, gpus))
