@@ -82,7 +82,7 @@ class Attributor:
         self.baselines[uuid] = _Baseline(now_ns, reading.energy_mj, carry)
 
         notes: list[str] = [f"{k}: {v}" for k, v in sorted(reading.degraded.items())]
-        present = self._present(reading)
+        present = self.present(reading)
         sm = self._sm_by_pid(reading, present, jobs, notes)
         total_sm = sum(sm.values())
         out = []
@@ -113,7 +113,7 @@ class Attributor:
         return out
 
     @staticmethod
-    def _present(reading: GpuReading) -> set[int]:
+    def present(reading: GpuReading) -> set[int]:
         if reading.processes is not None:
             return set(reading.processes)
         # No process list: a process with a fresh utilisation sample is resident.

@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 
 import psutil
@@ -62,47 +63,86 @@ def start_time(pid: int) -> float:
 
 
 class ProcessTracker:
-    """Resolves each active job to its live processes, once per sample."""
+    """Resolves each active job to its live processes, once per sample.
+
+    Only processes resident on a GPU can matter, so descendants are found from the
+    GPU side: a resident pid the meter does not know yet is walked up its ancestry;
+    if an ancestor is one of a job's live processes, the pid is recorded as the job's
+    child (and counted from then on, even after its parent exits). That costs a few
+    /proc reads per new GPU process instead of a scan of every process each second.
+    """
+
+    #: how long a resident process found to be no job's is not looked at again.
+    FOREIGN_TTL_S = 10.0
+    MAX_DEPTH = 64
 
     def __init__(self, store: MeterStore) -> None:
         self.store = store
-        self._known: set[tuple[int, float]] = set()
+        self._owner: dict[tuple[int, float], int] = {}  # live job processes -> job id
+        self._foreign: dict[int, float] = {}  # pid -> monotonic time it was found foreign
 
     def refresh(self) -> list[JobProcesses]:
+        """The live processes recorded for each active job."""
         out = []
+        owner: dict[tuple[int, float], int] = {}
         for job in self.store.jobs(active_only=True):
             live: set[int] = set()
             for pid, created, _source in job.processes:
-                self._known.add((pid, created))
-                proc = self._alive(pid, created)
-                if proc is None:
-                    continue
-                live.add(pid)
-                try:
-                    children = proc.children(recursive=True)
-                except psutil.Error:
-                    continue
-                for child in children:
-                    try:
-                        key = (child.pid, round(child.create_time(), 2))
-                    except psutil.Error:
-                        continue
-                    if key not in self._known:
-                        self._known.add(key)
-                        self.store.add_process(job.job_id, key[0], key[1], "child")
-                    live.add(child.pid)
+                if self._alive(pid, created):
+                    live.add(pid)
+                    owner[(pid, created)] = job.job_id
             out.append(JobProcesses(job.job_id, frozenset(live)))
+        self._owner = owner
         return out
 
-    @staticmethod
-    def _alive(pid: int, created: float) -> psutil.Process | None:
+    def claim(self, resident: set[int], jobs: list[JobProcesses]) -> list[JobProcesses]:
+        """Add to ``jobs`` the resident processes that descend from a job's process."""
+        known = set().union(*(j.pids for j in jobs)) if jobs else set()
+        now = time.monotonic()
+        found: dict[int, set[int]] = {}
+        for pid in sorted(resident - known):
+            if now - self._foreign.get(pid, -1e9) < self.FOREIGN_TTL_S:
+                continue
+            hit = self._job_ancestor(pid)
+            if hit is None:
+                self._foreign[pid] = now
+                continue
+            job_id, created = hit
+            self.store.add_process(job_id, pid, created, "child")
+            self._owner[(pid, created)] = job_id
+            found.setdefault(job_id, set()).add(pid)
+        if len(self._foreign) > 4096:
+            self._foreign = {p: t for p, t in self._foreign.items() if now - t < self.FOREIGN_TTL_S}
+        if not found:
+            return jobs
+        return [JobProcesses(j.job_id, j.pids | found.get(j.job_id, set())) for j in jobs]
+
+    def _job_ancestor(self, pid: int) -> tuple[int, float] | None:
+        """(job id, this process's start time) if an ancestor is a job's live process."""
+        if not self._owner:
+            return None
         try:
             proc = psutil.Process(pid)
-            if round(proc.create_time(), 2) != created or proc.status() == psutil.STATUS_ZOMBIE:
-                return None
-            return proc
+            created = round(proc.create_time(), 2)
+            parent = proc.parent()
+            for _ in range(self.MAX_DEPTH):
+                if parent is None:
+                    return None
+                job = self._owner.get((parent.pid, round(parent.create_time(), 2)))
+                if job is not None:
+                    return job, created
+                parent = parent.parent()
         except psutil.Error:
             return None
+        return None
+
+    @staticmethod
+    def _alive(pid: int, created: float) -> bool:
+        try:
+            proc = psutil.Process(pid)
+            return round(proc.create_time(), 2) == created and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
 
 
 def register_pid(store: MeterStore, job_id: int, pid: int, gpus: Sequence[int] = ()) -> None:

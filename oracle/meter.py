@@ -73,12 +73,17 @@ class Meter:
             self._place_simulated(jobs)
         pids = frozenset().union(*(j.pids for j in jobs)) if jobs else frozenset()
         now_ns = self.clock_ns()
-        increments: list[Increment] = []
+        readings = []
         for gpu in self.backend.gpus():
             reading = self.backend.read(gpu.index, self._last_sample_us.get(gpu.index, 0), pids)
             self._last_sample_us[gpu.index] = reading.last_sample_us
+            readings.append(reading)
+        resident = set().union(*(Attributor.present(r) for r in readings)) if readings else set()
+        jobs = self.tracker.claim(resident, jobs)
+        increments: list[Increment] = []
+        for reading in readings:
             increments.extend(self.attributor.tick(now_ns, reading, jobs))
-            self._note_degraded(gpu.uuid)
+            self._note_degraded(reading.gpu.uuid)
             if self.metrics:
                 self.metrics.observe_reading(reading)
         self.store.apply(increments)

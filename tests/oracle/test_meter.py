@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -146,3 +148,25 @@ def test_every_log_line_of_a_simulated_meter_says_simulated(rig, clock, sleeper)
 def test_signer_repr_never_shows_the_key() -> None:
     signer = Signer(dev_account(4), 31337, CONTRACT)
     assert dev_account(4).key.hex()[2:] not in repr(signer) and "31337" in repr(signer)
+
+
+def test_a_child_of_a_job_process_on_a_gpu_counts_for_the_job(rig, clock) -> None:
+    meter, store, backend = rig
+    parent = subprocess.Popen(
+        ["sh", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        child = int(parent.stdout.readline())
+        register_pid(store, 4, parent.pid, gpus=[0])
+        meter.sample()
+        backend.place(pid=child, gpu=1, sm_pct=100)  # the launcher's child runs on GPU 1
+        clock.advance(1.0)
+        meter.sample()
+        by_gpu = {c.gpu_uuid.split("-")[2]: c for c in store.counters()}
+        assert by_gpu["0001"].job_id == 4 and by_gpu["0001"].sm_active_ms == 1_000
+        sources = {pid: src for pid, _, src in store.jobs()[0].processes}
+        assert sources == {parent.pid: "registered", child: "child"}
+    finally:
+        parent.kill()
+        os.kill(child, signal.SIGKILL)
+        parent.wait()

@@ -133,7 +133,11 @@ def test_the_tracker_records_children_and_ignores_a_reused_pid(store: MeterStore
         register_pid(store, 5, parent.pid)
         tracker = ProcessTracker(store)
         (job,) = tracker.refresh()
+        assert job.pids == {parent.pid}
+        # The child shows up on a GPU next to a foreign process: only the child is claimed.
+        (job,) = tracker.claim({child, os.getpid()}, [job])
         assert job.pids == {parent.pid, child}
+        assert tracker.refresh()[0].pids == {parent.pid, child}  # recorded: counts from now on
         sources = {p: s for p, _, s in store.jobs()[0].processes}
         assert sources == {parent.pid: "registered", child: "child"}
         # A process with the same pid but another start time is not the job's.
