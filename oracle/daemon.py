@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,11 @@ def run_daemon(
         try:
             while not stop:
                 t0 = time.monotonic()
-                meter.sample()
+                try:
+                    meter.sample()
+                except sqlite3.OperationalError as exc:  # e.g. locked past the busy timeout
+                    # The interval is dropped, never counted later: under-count, not double.
+                    log.error("sample not stored", extra={"why": str(exc)})
                 metrics.tick.labels(backend.kind).observe(time.monotonic() - t0)
                 metrics.samples.labels(backend.kind).inc()
                 now = time.monotonic()

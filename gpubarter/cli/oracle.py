@@ -174,6 +174,10 @@ def status(
         f"backend: {label}; daemon {'running' if info['running'] else 'not running'}"
         f"{' (pid ' + str(d.get('pid')) + ')' if info['running'] else ''}"
     )
+    if d.get("signer"):
+        console.print(
+            f"signs as {d['signer']} for chain {d['chain_id']}, contract {d['verifying_contract']}"
+        )
     for g in d.get("gpus", []):
         console.print(f"  GPU {g['index']}: {g['name']} {g['uuid']}")
     for k, v in (d.get("notes") or {}).items():
@@ -208,8 +212,10 @@ def gpus(
     for r in doc["readings"]:
         g = r["gpu"]
         missing = ", ".join(f"{k}: {v}" for k, v in r["degraded"].items()) or "none"
-        console.print(f"GPU {g['index']}: {g['name']} {g['uuid']}; energy {r['energy_mj']} mJ, "
-                      f"utilisation {r['util_gpu_pct']} %, {len(r['processes'] or {})} "
-                      f"process(es); unreadable: {missing}{label}")
+        console.print(
+            f"GPU {g['index']}: {g['name']} {g['uuid']}; energy {r['energy_mj']} mJ, "
+            f"utilisation {r['util_gpu_pct']} %, {len(r['processes'] or {})} "
+            f"process(es); unreadable: {missing}{label}"
+        )
     for k, v in doc["notes"].items():
         console.print(f"note {k}: {v}{label}")

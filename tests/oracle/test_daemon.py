@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gpubarter.chain.accounts import dev_account
 from gpubarter.cli import main as cli_main
 from oracle.jobs import register_pid
 from oracle.store import MeterStore
@@ -256,8 +257,13 @@ def test_run_job_pins_gpus_and_status_says_simulated(
     daemons, cli_env, tmp_path: Path, capsys
 ) -> None:
     db = tmp_path / "meter.sqlite"
-    daemon = daemons(db, "--backend", "simulated", "--sim-gpus", "4", "--report-every", "0.4")
-    daemon.started()
+    node = dev_account(7)
+    key_hex = node.key.hex().removeprefix("0x")
+    env = {**cli_env, "GPUBARTER_PRIVATE_KEY": key_hex}
+    daemon = daemons(
+        db, "--backend", "simulated", "--sim-gpus", "4", "--report-every", "0.4", env=env
+    )
+    assert daemon.started()["signer"] == node.address  # the node's key from the environment
     seen = tmp_path / "env.txt"
     script = (
         f'echo "$CUDA_VISIBLE_DEVICES $NVIDIA_VISIBLE_DEVICES $GPUBARTER_JOB_ID" > {seen}; sleep 2'
@@ -291,6 +297,10 @@ def test_run_job_pins_gpus_and_status_says_simulated(
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=60) == 0
 
+    assert key_hex not in daemon.log.read_text()
+    assert {signer for (signer,) in query(db, "SELECT DISTINCT signer FROM batches")} == {
+        node.address
+    }
     jobs = {(j, g) for j, g in query(db, "SELECT job_id, gpu_uuid FROM counters")}
     assert jobs == {
         ("12", "GPU-simulated-0002-0000-0000-000000000000"),
