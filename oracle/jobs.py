@@ -18,10 +18,12 @@ from collections.abc import Sequence
 import psutil
 
 from oracle.attribution import JobProcesses
-from oracle.errors import JobError
+from oracle.errors import JobError, StoreError
 from oracle.store import MeterStore
 
 UINT256_MAX = 2**256 - 1
+#: how often ``run-job`` records its command's process tree, seconds.
+TREE_POLL_S = 0.5
 
 
 def parse_job_id(text: str | int) -> int:
@@ -182,9 +184,37 @@ def run_job(store: MeterStore, job_id: int, gpus: Sequence[int], command: Sequen
         store.end_job(job_id)
         raise JobError(f"cannot start {command[0]!r}: {exc.strerror}") from None
     # If it already exited, nothing of it ran on a GPU long enough to be metered.
-    with contextlib.suppress(JobError):
+    root: psutil.Process | None = None
+    with contextlib.suppress(JobError, psutil.Error):
         store.add_process(job_id, proc.pid, start_time(proc.pid), "launched")
+        root = psutil.Process(proc.pid)
+    known: set[tuple[int, float]] = set()
     try:
-        return proc.wait()
+        while True:
+            try:
+                return proc.wait(timeout=TREE_POLL_S)
+            except subprocess.TimeoutExpired:
+                if root is not None:
+                    _record_tree(store, job_id, root, known)
     finally:
         store.end_job(job_id)
+
+
+def _record_tree(
+    store: MeterStore, job_id: int, root: psutil.Process, known: set[tuple[int, float]]
+) -> None:
+    """Record the launched command's descendants while they are still its descendants
+    (a daemonising child is reparented to init and could not be traced back later)."""
+    try:
+        children = root.children(recursive=True)
+    except psutil.Error:
+        return
+    for child in children:
+        try:
+            key = (child.pid, round(child.create_time(), 2))
+        except psutil.Error:
+            continue
+        if key not in known:
+            known.add(key)
+            with contextlib.suppress(StoreError):  # already another job's: never moved
+                store.add_process(job_id, key[0], key[1], "child")

@@ -9,9 +9,13 @@ import json
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
 from gpubarter.cli import app
-from gpubarter.cli.output import console, err
+
+# GPU names, commands and notes are printed verbatim: no rich markup, no highlighting.
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 oracle_app = typer.Typer(
     help="The NVML metering oracle: run the meter, launch metered jobs, status.",
@@ -90,7 +94,7 @@ def run(
     log = logs.setup(gpu_backend.kind)
     if gpu_backend.simulated:
         err.print(
-            f"[bold yellow]SIMULATED GPUs[/]: {sim_gpus} simulated GPU(s); no real GPU is "
+            f"SIMULATED GPUs: {sim_gpus} simulated GPU(s); no real GPU is "
             "measured and every report is marked simulated."
         )
     run_daemon(config, gpu_backend, signer, log)

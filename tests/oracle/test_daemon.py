@@ -307,6 +307,9 @@ def test_run_job_pins_gpus_and_status_says_simulated(
         ("12", "GPU-simulated-0003-0000-0000-000000000000"),
     }
     assert query(db, "SELECT ended_at IS NOT NULL FROM jobs WHERE job_id='12'") == [(1,)]
+    # run-job recorded the command's process tree: sh (launched) and its sleep (child).
+    sources = [s for (s,) in query(db, "SELECT source FROM job_processes WHERE job_id='12'")]
+    assert sorted(sources) == ["child", "launched"]
 
     capsys.readouterr()
     assert cli_main(["oracle", "status", "--db", str(db)]) == 0
