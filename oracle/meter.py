@@ -91,6 +91,7 @@ class Meter:
         if self.metrics:
             for inc in increments:
                 self.metrics.observe_increment(inc)
+            self.metrics.forget_jobs({j.job_id for j in jobs})
         return increments
 
     def _note_degraded(self, uuid: str) -> None:

@@ -74,6 +74,7 @@ class MeterMetrics:
             registry=r,
         )
         self.backend = backend
+        self._job_series: set[tuple[int, str]] = set()
 
     def serve(self, port: int, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics``; returns the port (``port=0`` picks a free one)."""
@@ -89,10 +90,19 @@ class MeterMetrics:
         self.degraded.labels(*labels).set(len(reading.degraded))
 
     def observe_increment(self, inc: Increment) -> None:
+        self._job_series.add((inc.job_id, inc.gpu_uuid))
         labels = (str(inc.job_id), inc.gpu_uuid, self.backend)
         self.allocated.labels(*labels).inc(inc.allocated_ms)
         self.sm_active.labels(*labels).inc(inc.sm_active_ms)
         self.job_energy.labels(*labels).inc(inc.energy_mj)
+
+    def forget_jobs(self, active: set[int]) -> None:
+        """Drop the series of jobs that ended, so a long-running meter stays small."""
+        for key in [k for k in self._job_series if k[0] not in active]:
+            labels = (str(key[0]), key[1], self.backend)
+            for metric in (self.allocated, self.sm_active, self.job_energy):
+                metric.remove(*labels)
+            self._job_series.discard(key)
 
     def observe_queue(self, counts: dict[str, int]) -> None:
         for state, n in counts.items():

@@ -170,3 +170,27 @@ def test_a_child_of_a_job_process_on_a_gpu_counts_for_the_job(rig, clock) -> Non
         parent.kill()
         os.kill(child, signal.SIGKILL)
         parent.wait()
+
+
+def test_metrics_carry_units_and_forget_ended_jobs(tmp_path: Path, clock, sleeper) -> None:
+    from prometheus_client import generate_latest
+
+    from oracle.metrics import MeterMetrics
+
+    store = MeterStore(tmp_path / "m.sqlite")
+    metrics = MeterMetrics("simulated")
+    meter = Meter(SimulatedBackend(1, clock=clock), store, None, clock_ns=clock.ns, metrics=metrics)
+    register_pid(store, 31, sleeper(), gpus=[0])
+    meter.sample()
+    clock.advance(1)
+    meter.sample()
+    text = generate_latest(metrics.registry).decode()
+    assert (
+        'gpubarter_oracle_job_allocated_gpu_milliseconds_total{backend="simulated",job="31"' in text
+    )
+    assert 'gpubarter_oracle_simulated{backend="simulated"} 1.0' in text
+    store.end_job(31)
+    meter.sample()
+    assert 'job="31"' not in generate_latest(metrics.registry).decode()
+    assert meter.report() == []  # no signer: nothing is signed
+    store.close()
