@@ -1,0 +1,225 @@
+"""``gpubarter oracle``: the metering daemon, job launcher and status.
+
+Whenever the GPUs are simulated, every line this group prints says so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from gpubarter.cli import app
+
+# GPU names, commands and notes are printed verbatim: no rich markup, no highlighting.
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+oracle_app = typer.Typer(
+    help="The NVML metering oracle: run the meter, launch metered jobs, status.",
+    no_args_is_help=True,
+)
+app.add_typer(oracle_app, name="oracle")
+
+DbOpt = typer.Option(
+    None, "--db", help="The meter's SQLite database [default: <state>/oracle/meter.sqlite]."
+)
+CommandArg = typer.Argument(..., help="The command, after `--`.")
+BackendOpt = typer.Option(
+    "auto",
+    "--backend",
+    help="nvml, simulated, or auto (NVML if it works, else simulated with a loud notice).",
+)
+
+
+def _db(path: Path | None) -> Path:
+    from oracle.daemon import default_db
+
+    return path or default_db()
+
+
+def _label(simulated: bool) -> str:
+    return " (simulated GPU)" if simulated else ""
+
+
+@oracle_app.command()
+def run(
+    backend: str = BackendOpt,
+    sim_gpus: int = typer.Option(1, "--sim-gpus", help="Simulated GPUs (simulated/auto backends)."),
+    sim_sm_util: int = typer.Option(
+        80, "--sim-sm-util", help="SM utilisation % of a simulated job process."
+    ),
+    interval: float = typer.Option(
+        1.0, "--interval", help="Seconds between samples (1 Hz default)."
+    ),
+    report_every: float = typer.Option(
+        10.0, "--report-every", help="Seconds between signed report batches."
+    ),
+    metrics_port: int = typer.Option(
+        9464, "--metrics-port", help="Prometheus port on 127.0.0.1 (0: any free port)."
+    ),
+    no_metrics: bool = typer.Option(False, "--no-metrics", help="Serve no Prometheus metrics."),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    network: str = typer.Option(
+        "local", "--network", "-n", help="Network whose key signs reports."
+    ),
+    chain_id: int | None = typer.Option(
+        None, "--chain-id", help="EIP-712 chain id [default: the network's]."
+    ),
+    verifying_contract: str | None = typer.Option(
+        None,
+        "--verifying-contract",
+        help="MeteringOracle address [default: from the network's deployment].",
+    ),
+    db: Path | None = DbOpt,
+) -> None:
+    """Run the meter: sample GPUs, attribute to jobs, sign and persist usage reports."""
+    from oracle import logs
+    from oracle.backends import open_backend
+    from oracle.daemon import DaemonConfig, run_daemon
+
+    config = DaemonConfig(
+        db=_db(db),
+        interval_s=interval,
+        report_every_s=report_every,
+        metrics_port=None if no_metrics else metrics_port,
+        duration_s=duration,
+        sim_sm_pct=sim_sm_util,
+    )
+    signer = _signer(network, chain_id, verifying_contract)
+    log = logs.setup("starting")
+    gpu_backend = open_backend(backend, sim_gpus=sim_gpus, log=log)
+    log = logs.setup(gpu_backend.kind)
+    if gpu_backend.simulated:
+        err.print(
+            f"SIMULATED GPUs: {sim_gpus} simulated GPU(s); no real GPU is "
+            "measured and every report is marked simulated."
+        )
+    run_daemon(config, gpu_backend, signer, log)
+
+
+def _signer(network_name: str, chain_id: int | None, verifying_contract: str | None):
+    from gpubarter.chain.contracts import load_deployment
+    from gpubarter.chain.network import get_network
+    from gpubarter.errors import ConfigError
+    from gpubarter.session import resolve_signer
+    from oracle.meter import Signer
+
+    network = get_network(network_name)
+    cid = chain_id if chain_id is not None else network.chain_id
+    if cid is None:
+        raise ConfigError(f"network {network_name!r} has no chain id: pass --chain-id")
+    if verifying_contract is None:
+        verifying_contract = load_deployment(cid).address("MeteringOracle")
+    return Signer(resolve_signer(network), cid, verifying_contract)
+
+
+@oracle_app.command(
+    "run-job", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def run_job_cmd(
+    job: str = typer.Argument(..., help="The job id (as Jobs numbers it)."),
+    command: list[str] = CommandArg,
+    gpus: str = typer.Option(..., "--gpus", help="GPU indices the job may use, e.g. 0,1."),
+    db: Path | None = DbOpt,
+) -> None:
+    """Launch a command as a metered job, pinned to its GPUs; exits with its status."""
+    from oracle.jobs import parse_gpus, parse_job_id, run_job
+    from oracle.store import MeterStore
+
+    job_id, pinned = parse_job_id(job), parse_gpus(gpus)
+    store = MeterStore(_db(db))
+    simulated = _daemon_simulated(store)
+    err.print(f"job {job_id}: running {' '.join(command)!r} on GPU(s) {gpus}{_label(simulated)}")
+    status = run_job(store, job_id, pinned, command)
+    err.print(f"job {job_id}: command exited with status {status}{_label(simulated)}")
+    raise typer.Exit(code=status)
+
+
+@oracle_app.command()
+def attach(
+    job: str = typer.Argument(..., help="The job id."),
+    pid: int = typer.Argument(..., help="A running process (its descendants count too)."),
+    gpus: str = typer.Option("", "--gpus", help="GPU indices the job uses (simulated placement)."),
+    db: Path | None = DbOpt,
+) -> None:
+    """Register a running process as a job's: its GPU time counts for that job."""
+    from oracle.jobs import parse_gpus, parse_job_id, register_pid
+    from oracle.store import MeterStore
+
+    job_id = parse_job_id(job)
+    store = MeterStore(_db(db))
+    register_pid(store, job_id, pid, parse_gpus(gpus))
+    console.print(f"process {pid} now counts for job {job_id}{_label(_daemon_simulated(store))}")
+
+
+def _daemon_simulated(store: object) -> bool:
+    raw = store.meta("daemon")  # type: ignore[attr-defined]
+    return bool(raw and json.loads(raw).get("simulated"))
+
+
+@oracle_app.command()
+def status(
+    db: Path | None = DbOpt, as_json: bool = typer.Option(False, "--json", help="Print JSON.")
+) -> None:
+    """Show the meter's backend, jobs, cumulative counters and submission queue."""
+    from oracle.status import collect
+
+    info = collect(_db(db))
+    if as_json:
+        console.print_json(json.dumps(info))
+        return
+    d = info["daemon"] or {}
+    label = "SIMULATED" if d.get("simulated") else d.get("backend", "never run")
+    console.print(f"meter database {info['db']}")
+    console.print(
+        f"backend: {label}; daemon {'running' if info['running'] else 'not running'}"
+        f"{' (pid ' + str(d.get('pid')) + ')' if info['running'] else ''}"
+    )
+    if d.get("signer"):
+        console.print(
+            f"signs as {d['signer']} for chain {d['chain_id']}, contract {d['verifying_contract']}"
+        )
+    for g in d.get("gpus", []):
+        console.print(f"  GPU {g['index']}: {g['name']} {g['uuid']}")
+    for k, v in (d.get("notes") or {}).items():
+        console.print(f"  note {k}: {v}")
+    for c in info["counters"]:
+        console.print(
+            f"  job {c['job_id']} on {c['gpu_uuid']}: {c['allocated_ms']} GPU-ms allocated, "
+            f"{c['sm_active_ms']} SM-active GPU-ms, {c['energy_mj']} mJ, {c['samples']} samples"
+            f"{_label(bool(d.get('simulated')))}"
+        )
+    q = info["queue"]
+    console.print(
+        f"batches: {q['signed']} signed, {q['submitted']} submitted, {q['confirmed']} confirmed"
+    )
+
+
+@oracle_app.command()
+def gpus(
+    backend: str = BackendOpt,
+    sim_gpus: int = typer.Option(1, "--sim-gpus", help="Simulated GPUs (simulated/auto backends)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Read every GPU once and show what the meter can (and cannot) read."""
+    from oracle.probe import probe
+
+    doc = probe(backend, sim_gpus=sim_gpus)
+    if as_json:
+        console.print_json(json.dumps(doc, default=str))
+        return
+    label = _label(doc["simulated"])
+    console.print(f"backend {doc['backend']}, driver {doc['driver']}{label}")
+    for r in doc["readings"]:
+        g = r["gpu"]
+        missing = ", ".join(f"{k}: {v}" for k, v in r["degraded"].items()) or "none"
+        console.print(
+            f"GPU {g['index']}: {g['name']} {g['uuid']}; energy {r['energy_mj']} mJ, "
+            f"utilisation {r['util_gpu_pct']} %, {len(r['processes'] or {})} "
+            f"process(es); unreadable: {missing}{label}"
+        )
+    for k, v in doc["notes"].items():
+        console.print(f"note {k}: {v}{label}")
