@@ -213,13 +213,17 @@ def check_gpu_class(gpu_class: str) -> str:
     return gpu_class
 
 
+def validation_message(exc: ValidationError) -> str:
+    """pydantic's errors as one line: ``where: what; where: what``."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: "
+                     f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+
+
 def parse_inputs(raw: object, *, where: str = "inputs") -> AppraisalInputs:
     try:
         return AppraisalInputs.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}"
-                             for e in exc.errors())
-        raise InputsError(f"{where} is invalid: {problems}") from None
+        raise InputsError(f"{where} is invalid: {validation_message(exc)}") from None
 
 
 def load_inputs(path: Path | None) -> AppraisalInputs:

@@ -85,12 +85,9 @@ class CommitmentsFile(BaseModel):
         return {"commitments": raw} if isinstance(raw, list) else raw
 
 
-def _validation_message(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: "
-                     f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
-
-
 def load_commitments(path: Path) -> CommitmentsFile:
+    from backend.valuation.inputs import validation_message
+
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -101,7 +98,7 @@ def load_commitments(path: Path) -> CommitmentsFile:
         return CommitmentsFile.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"commitments file {path} is invalid: "
-                          f"{_validation_message(exc)}") from None
+                          f"{validation_message(exc)}") from None
 
 
 class Registration(BaseModel):
@@ -134,6 +131,7 @@ def build_registration(*, manifest_cid: str | None, commitments_file: Path,
                        merkle_root: str | None, appraisal: Path | None) -> Registration:
     """Combine the options and files into registration arguments, or say what is wrong."""
     from backend.valuation import appraisal_hash, load_report
+    from backend.valuation.inputs import validation_message
 
     sealed = load_commitments(commitments_file)
     cid = manifest_cid or sealed.manifest_cid
@@ -154,7 +152,7 @@ def build_registration(*, manifest_cid: str | None, commitments_file: Path,
         return Registration(manifest_cid=cid, commitments=sealed.commitments, merkle_root=root,
                             appraisal_hash=report_hash)
     except ValidationError as exc:
-        raise ConfigError(_validation_message(exc)) from None
+        raise ConfigError(validation_message(exc)) from None
 
 
 @dataset_app.command()
