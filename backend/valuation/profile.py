@@ -17,15 +17,18 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from backend.valuation.errors import DatasetReadError, InputsError
 from backend.valuation.inputs import DimensionalInputs
 from backend.valuation.readers import Chunk, check_file, detect_format, read_chunks
+from backend.valuation.timestamps import EMPTY, time_range
 
 COMPACT_AT = 1 << 22  # row hashes buffered before deduplicating in place
 MAX_LABEL_CLASSES = 10_000
@@ -107,31 +110,6 @@ def dominant_type(tags: Counter[str], *, text_inferred: bool) -> tuple[str, int]
     return kind, count
 
 
-def _to_datetime(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        try:
-            return datetime.fromtimestamp(float(value), UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return _to_datetime(float(text))
-        except ValueError:
-            pass
-        try:
-            return _to_datetime(datetime.fromisoformat(text))
-        except ValueError:
-            return None
-    return None
-
-
 class _Accumulator:
     def __init__(self, inputs: DimensionalInputs) -> None:
         self.inputs = inputs
@@ -142,9 +120,7 @@ class _Accumulator:
         self.order: list[str] = []
         self._hashes: list[np.ndarray] = []
         self._buffered = 0
-        self.newest: datetime | None = None
-        self.oldest: datetime | None = None
-        self.unparsed = 0
+        self.times = EMPTY
         self.label_rows = 0
         self.label_classes: set[Any] = set()
         self.label_capped = False
@@ -175,27 +151,21 @@ class _Accumulator:
     def distinct_rows(self) -> int:
         return len(np.unique(np.concatenate(self._hashes))) if self._hashes else 0
 
-    def _add_timestamps(self, values: list[Any]) -> None:
-        for value in values:
-            if value is None:
-                continue
-            moment = _to_datetime(value)
-            if moment is None:
-                self.unparsed += 1
-                continue
-            if self.newest is None or moment > self.newest:
-                self.newest = moment
-            if self.oldest is None or moment < self.oldest:
-                self.oldest = moment
+    def _add_timestamps(self, values: pa.Array | list[Any]) -> None:
+        self.times = self.times.merge(time_range(values))
 
-    def _add_labels(self, values: list[Any]) -> None:
-        present = [v for v in values if v is not None]
-        self.label_rows += len(present)
-        if not self.label_capped:
-            self.label_classes.update(str(v) for v in present)
-            if len(self.label_classes) > MAX_LABEL_CLASSES:
-                self.label_capped = True
-                self.label_classes = set(list(self.label_classes)[:MAX_LABEL_CLASSES])
+    def _add_labels(self, values: pa.Array | list[Any]) -> None:
+        if isinstance(values, pa.Array):
+            self.label_rows += len(values) - values.null_count
+            classes = pc.unique(values.drop_null()).to_pylist() if not self.label_capped else []
+        else:
+            present = [v for v in values if v is not None]
+            self.label_rows += len(present)
+            classes = present if not self.label_capped else []
+        self.label_classes.update(str(v) for v in classes)
+        if len(self.label_classes) > MAX_LABEL_CLASSES:
+            self.label_capped = True
+            self.label_classes = set(sorted(self.label_classes)[:MAX_LABEL_CLASSES])
 
 
 def profile_dataset(path: Path, *, inputs: DimensionalInputs, as_of: datetime,
@@ -243,10 +213,11 @@ def _freshness(acc: _Accumulator, path: Path, inputs: DimensionalInputs,
                as_of: datetime) -> Freshness:
     column = inputs.timestamp_column
     if column is not None:
-        if acc.newest is None or acc.oldest is None:
+        newest, oldest = acc.times.newest, acc.times.oldest
+        if newest is None or oldest is None:
             raise InputsError(f"timestamp column {column!r} has no parsable timestamps "
                               "(ISO 8601 text or Unix seconds)")
-        source, newest, oldest = f"column:{column}", acc.newest, acc.oldest
+        source = f"column:{column}"
     else:
         newest = oldest = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         source = "file mtime"
@@ -254,4 +225,4 @@ def _freshness(acc: _Accumulator, path: Path, inputs: DimensionalInputs,
     half_life = inputs.freshness_half_life_days
     return Freshness(source=source, newest=newest.isoformat(), oldest=oldest.isoformat(),
                      age_days=age_days, half_life_days=half_life,
-                     score=0.5 ** (age_days / half_life), unparsed=acc.unparsed)
+                     score=0.5 ** (age_days / half_life), unparsed=acc.times.unparsed)

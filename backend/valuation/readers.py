@@ -5,7 +5,8 @@ each value is tagged with the type it looks like (integer, float, boolean,
 timestamp, string). JSON Lines is parsed line by line and tagged with JSON's types.
 Parquet is read batch by batch; its types are enforced by the format. Each chunk
 carries per-column non-null counts and type tags, one 64-bit hash per row (for
-duplicate detection), and the values of the columns the profiler asks for.
+duplicate detection, vectorised in :mod:`rowhash`), and the columns the profiler asks
+for (Arrow arrays for CSV and Parquet, Python lists for JSON Lines).
 """
 
 from __future__ import annotations
@@ -23,17 +24,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from backend.valuation.errors import DatasetReadError
+from backend.valuation.rowhash import row_hashes
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
            ".parquet": "parquet", ".pq": "parquet"}
 BATCH_ROWS = 65_536
-CSV_BLOCK_BYTES = 4 << 20
+CSV_BLOCK_BYTES = 1 << 20  # the reader reads ~40 blocks ahead: ~40 MiB peak
 NULL_TEXT = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "none"]
+INTEGER = r"^[+-]?\d+$"
+NUMBER = r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$"
+TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 TEXT_TAGS = (  # first match wins; anything else is a string
-    ("integer", r"^[+-]?\d+$"),
-    ("float", r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$"),
+    ("integer", INTEGER),
+    ("float", NUMBER),
     ("boolean", r"^(true|false|True|False|TRUE|FALSE)$"),
-    ("timestamp", r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"),
+    ("timestamp", TIMESTAMP),
 )
 
 
@@ -43,7 +48,7 @@ class Chunk:
     non_null: dict[str, int]
     tags: dict[str, Counter[str]]
     row_hashes: np.ndarray
-    values: dict[str, list[Any]] = field(default_factory=dict)
+    values: dict[str, pa.Array | list[Any]] = field(default_factory=dict)
     malformed: int = 0
 
 
@@ -82,19 +87,6 @@ def read_chunks(path: Path, fmt: str, wanted: set[str]) -> Iterator[Chunk]:
         raise DatasetReadError(f"{path.name} is not readable as {fmt}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise DatasetReadError(f"{path.name} is not UTF-8 text: {exc}") from None
-
-
-def _hashable(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True, default=str)
-    return value
-
-
-def _row_hashes(columns: list[list[Any]], nested: bool) -> np.ndarray:
-    if nested:
-        columns = [[_hashable(v) for v in col] for col in columns]
-    return np.fromiter((hash(row) for row in zip(*columns, strict=True)), dtype=np.int64,
-                       count=len(columns[0]) if columns else 0)
 
 
 # --- CSV --------------------------------------------------------------------------------
@@ -145,12 +137,11 @@ def _csv(path: Path, wanted: set[str], *, delimiter: str) -> Iterator[Chunk]:
     for batch in reader:
         seen, malformed = malformed, 0
         cols = [batch.column(i) for i in range(batch.num_columns)]
-        py = [c.to_pylist() for c in cols]
         yield Chunk(rows=batch.num_rows,
                     non_null={h: len(c) - c.null_count for h, c in zip(header, cols, strict=True)},
                     tags={h: _text_tags(c) for h, c in zip(header, cols, strict=True)},
-                    row_hashes=_row_hashes(py, nested=False),
-                    values={h: v for h, v in zip(header, py, strict=True) if h in wanted},
+                    row_hashes=row_hashes(cols),
+                    values={h: c for h, c in zip(header, cols, strict=True) if h in wanted},
                     malformed=seen)
     if malformed:  # rows skipped after the last batch
         yield Chunk(rows=0, non_null={}, tags={}, row_hashes=np.empty(0, np.int64),
@@ -219,14 +210,12 @@ def _parquet(path: Path, wanted: set[str], *, delimiter: str) -> Iterator[Chunk]
     del delimiter
     with pq.ParquetFile(path) as pf:
         names = pf.schema_arrow.names
-        nested = any(pa.types.is_nested(t) for t in pf.schema_arrow.types)
         for batch in pf.iter_batches(batch_size=BATCH_ROWS):
             cols = [batch.column(i) for i in range(batch.num_columns)]
-            py = [c.to_pylist() for c in cols]
             yield Chunk(
                 rows=batch.num_rows,
                 non_null={n: len(c) - c.null_count for n, c in zip(names, cols, strict=True)},
                 tags={n: Counter({str(c.type): len(c) - c.null_count}) if len(c) - c.null_count
                       else Counter() for n, c in zip(names, cols, strict=True)},
-                row_hashes=_row_hashes(py, nested=nested),
-                values={n: v for n, v in zip(names, py, strict=True) if n in wanted})
+                row_hashes=row_hashes(cols),
+                values={n: c for n, c in zip(names, cols, strict=True) if n in wanted})
