@@ -110,6 +110,16 @@ def dominant_type(tags: Counter[str], *, text_inferred: bool) -> tuple[str, int]
     return kind, count
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (sort-based: numpy 2's hash-based np.unique measured
+    about 50x slower on 64-bit hashes)."""
+    values = np.sort(values)
+    keep = np.empty(len(values), dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
 class _Accumulator:
     def __init__(self, inputs: DimensionalInputs) -> None:
         self.inputs = inputs
@@ -145,11 +155,11 @@ class _Accumulator:
         self._hashes.append(hashes)
         self._buffered += len(hashes)
         if self._buffered >= COMPACT_AT:
-            self._hashes = [np.unique(np.concatenate(self._hashes))]
+            self._hashes = [_distinct(np.concatenate(self._hashes))]
             self._buffered = len(self._hashes[0])
 
     def distinct_rows(self) -> int:
-        return len(np.unique(np.concatenate(self._hashes))) if self._hashes else 0
+        return len(_distinct(np.concatenate(self._hashes))) if self._hashes else 0
 
     def _add_timestamps(self, values: pa.Array | list[Any]) -> None:
         self.times = self.times.merge(time_range(values))

@@ -34,9 +34,10 @@ NULL_TEXT = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "none"]
 INTEGER = r"^[+-]?\d+$"
 NUMBER = r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$"
 TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-TEXT_TAGS = (  # first match wins; anything else is a string
+MAYBE_TYPED = r"^[-+.0-9tTfF]"  # what an integer, float, boolean or timestamp starts with
+TEXT_TAGS = (  # patterns are exclusive (integers tested first); anything else is a string
     ("integer", INTEGER),
-    ("float", NUMBER),
+    ("float", r"^[+-]?((\d+\.\d*|\.\d+)([eE][+-]?\d+)?|\d+[eE][+-]?\d+)$"),
     ("boolean", r"^(true|false|True|False|TRUE|FALSE)$"),
     ("timestamp", TIMESTAMP),
 )
@@ -102,18 +103,28 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
     return header
 
 
-def _text_tags(array: pa.Array) -> Counter[str]:
+def _text_tags(array: pa.Array, order: list[tuple[str, str]]) -> Counter[str]:
+    """Counts of what the non-null values of a text column look like. ``order``: the
+    patterns to try, most frequent first (adapted batch by batch, so a clean column
+    costs one pass); values that cannot start a typed value are strings right away."""
     tags: Counter[str] = Counter()
     remaining = array.drop_null()
-    for tag, pattern in TEXT_TAGS:
+    if len(remaining):
+        maybe_typed = pc.match_substring_regex(remaining, MAYBE_TYPED)
+        tags["string"] = len(remaining) - (pc.sum(maybe_typed).as_py() or 0)
+        remaining = remaining.filter(maybe_typed)
+    for tag, pattern in order:
         if len(remaining) == 0:
             break
         hit = pc.match_substring_regex(remaining, pattern)
         tags[tag] = pc.sum(hit).as_py() or 0
         remaining = remaining.filter(pc.invert(hit))
-    if len(remaining):
-        tags["string"] = len(remaining)
+    tags["string"] += len(remaining)
     return +tags
+
+
+def _adapt(order: list[tuple[str, str]], tags: Counter[str]) -> list[tuple[str, str]]:
+    return sorted(order, key=lambda item: -tags[item[0]])
 
 
 def _csv(path: Path, wanted: set[str], *, delimiter: str) -> Iterator[Chunk]:
@@ -134,12 +145,15 @@ def _csv(path: Path, wanted: set[str], *, delimiter: str) -> Iterator[Chunk]:
         convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
                                              null_values=NULL_TEXT, strings_can_be_null=True,
                                              quoted_strings_can_be_null=True))
+    orders = {h: list(TEXT_TAGS) for h in header}
     for batch in reader:
         seen, malformed = malformed, 0
         cols = [batch.column(i) for i in range(batch.num_columns)]
+        tags = {h: _text_tags(c, orders[h]) for h, c in zip(header, cols, strict=True)}
+        orders = {h: _adapt(orders[h], tags[h]) for h in header}
         yield Chunk(rows=batch.num_rows,
                     non_null={h: len(c) - c.null_count for h, c in zip(header, cols, strict=True)},
-                    tags={h: _text_tags(c) for h, c in zip(header, cols, strict=True)},
+                    tags=tags,
                     row_hashes=row_hashes(cols),
                     values={h: c for h, c in zip(header, cols, strict=True) if h in wanted},
                     malformed=seen)
