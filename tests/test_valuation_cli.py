@@ -200,3 +200,33 @@ def test_register_refuses_unreadable_commitments_file(capsys, chain_env, registr
     code, _, err = cli(capsys, "dataset", "register", "--commitments-file", tmp_path / "no.json")
     assert code == 1 and "does not exist" in err
     assert registry.functions.datasetCount().call() == 0
+
+
+def test_update_records_new_appraisal(capsys, chain_env, registry, report, tmp_path):
+    assert cli(capsys, "dataset", "register", "--commitments-file", sealed(tmp_path))[0] == 0
+    code, out, err = cli(capsys, "dataset", "update", "1", "--appraisal", report)
+    assert (code, err) == (0, "")
+    data = registry.functions.getDataset(1).call()
+    assert (data[5], data[6]) == (keccak(report.read_bytes()), CID)
+    assert out.startswith("updated dataset 1: tx 0x")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["1"], "nothing to update"),
+    (["1", "--manifest-cid", "Qmnotbase32"], "is not a base32 CIDv1"),
+    (["7", "--manifest-cid", CID], "DatasetRegistryUnknownDataset(datasetId=7)"),
+])
+def test_update_refuses_bad_input(capsys, chain_env, registry, tmp_path, args, message):
+    assert cli(capsys, "dataset", "register", "--commitments-file", sealed(tmp_path))[0] == 0
+    before = registry.functions.getDataset(1).call()
+    code, _, err = cli(capsys, "dataset", "update", *args)
+    assert code == 1 and message in err, err
+    assert registry.functions.getDataset(1).call() == before
+
+
+def test_update_refuses_dataset_of_someone_else(capsys, chain_env, registry, tmp_path,
+                                                accounts):
+    accounts[2].transact(registry.functions.register(
+        CID, 1, [keccak(b"k")], keccak(b"r"), b"\x00" * 32))
+    code, _, err = cli(capsys, "dataset", "update", "1", "--manifest-cid", CID)
+    assert code == 1 and "DatasetRegistryNotOwner(datasetId=1" in err, err

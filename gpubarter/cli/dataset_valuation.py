@@ -208,3 +208,36 @@ def register(
     show_tx(f"registered dataset {event.args.datasetId}", result)
     console.print(f"owner {s.sender.address}, K = {len(reg.commitments)}, manifest "
                   f"{reg.manifest_cid}, appraisal {reg.appraisal_hash}")
+
+
+@dataset_app.command()
+def update(
+    dataset_id: Annotated[int, typer.Argument(help="The dataset's id in the registry.", min=1)],
+    manifest_cid: Annotated[str | None, typer.Option(
+        "--manifest-cid", help="A new manifest CID (default: keep the current one).")] = None,
+    appraisal: Annotated[Path | None, typer.Option(
+        "--appraisal", help="report.json of a new appraisal (default: keep the current hash).")
+    ] = None,
+    network: Annotated[str, typer.Option("--network", "-n", help="A network from "
+                                         "networks.toml.")] = "local",
+) -> None:
+    """Record a new appraisal hash or manifest CID for a dataset you own."""
+    from backend.valuation import appraisal_hash, load_report
+    from gpubarter.session import ChainSession
+
+    if manifest_cid is None and appraisal is None:
+        raise ConfigError("nothing to update: pass --manifest-cid and/or --appraisal")
+    if manifest_cid is not None:
+        try:
+            check_cid(manifest_cid)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    new_hash = appraisal_hash(load_report(appraisal)) if appraisal else None
+    s = ChainSession.open(network)
+    registry = s.contract("DatasetRegistry")
+    current = s.sender.call(registry.functions.getDataset(dataset_id))
+    cid = manifest_cid or current[6]
+    digest = bytes.fromhex(new_hash[2:]) if new_hash else current[5]
+    show_tx(f"updated dataset {dataset_id}",
+            s.sender.transact(registry.functions.updateMetadata(dataset_id, cid, digest)))
+    console.print(f"manifest {cid}, appraisal 0x{digest.hex()}")
