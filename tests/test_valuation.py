@@ -271,3 +271,19 @@ def test_bad_inputs_files_are_refused(tmp_path):
 def test_bad_gpu_class_is_refused(data, gpu_class):
     with pytest.raises(InputsError, match="is not a class name"):
         appraise(data, gpu_class, parse_inputs(inputs()))
+
+
+def test_write_outputs_leaves_nothing_when_rendering_fails(data, tmp_path, monkeypatch):
+    def broken(_report: dict[str, Any]) -> bytes:
+        raise RuntimeError("renderer broke")
+
+    monkeypatch.setattr("backend.valuation.chart.render_chart", broken)
+    with pytest.raises(RuntimeError):
+        write_outputs(run(data, **FULL), tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_write_outputs_refuses_a_file_as_folder(data, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(InputsError, match="cannot create output folder"):
+        write_outputs(run(data, **FULL), tmp_path / "taken")

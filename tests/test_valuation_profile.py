@@ -208,3 +208,31 @@ def test_missing_named_column_is_refused(tmp_path, role):
 def test_timestamp_column_without_timestamps_is_refused(tmp_path):
     with pytest.raises(InputsError, match="no parsable timestamps"):
         profile(write(tmp_path, "d.csv", CSV), timestamp_column="name")
+
+
+def test_invalid_calendar_dates_count_as_unparsed(tmp_path):
+    path = write(tmp_path, "d.csv", "v,ts\n1,2026-02-30\n2,2026-11-13 08:00:00\n"
+                 "3,2026-11-12T00:00:00+02:00\n")
+    f = profile(path, timestamp_column="ts").freshness
+    assert (f.newest, f.unparsed) == ("2026-11-13T08:00:00+00:00", 1)
+    assert f.oldest == "2026-11-11T22:00:00+00:00"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
+def test_unreadable_file_is_refused(tmp_path):
+    path = write(tmp_path, "d.csv", CSV)
+    path.chmod(0)
+    with pytest.raises(DatasetReadError, match="cannot read"):
+        profile(path)
+
+
+def test_row_hashes_treat_equal_values_alike():
+    from backend.valuation.rowhash import row_hashes
+
+    nan = float("nan")
+    cols = [pa.array([nan, nan, None, None, 1.0]), pa.array([[1], [1], None, None, [1]]),
+            pa.array(["a", "a", None, None, "a"]), pa.array([True, True, None, None, True])]
+    h = row_hashes(cols).tolist()
+    assert h[0] == h[1] and h[2] == h[3] and len({h[0], h[2], h[4]}) == 3
+    assert row_hashes([pa.array(["ab"]), pa.array(["c"])]).tolist() != \
+        row_hashes([pa.array(["a"]), pa.array(["bc"])]).tolist()

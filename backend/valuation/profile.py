@@ -88,9 +88,12 @@ class DatasetProfile:
 
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
+    try:
+        with path.open("rb") as f:
+            while block := f.read(1 << 20):
+                h.update(block)
+    except OSError as exc:
+        raise DatasetReadError(f"cannot read {path}: {exc.strerror or exc}") from None
     return h.hexdigest()
 
 

@@ -88,6 +88,8 @@ def read_chunks(path: Path, fmt: str, wanted: set[str]) -> Iterator[Chunk]:
         raise DatasetReadError(f"{path.name} is not readable as {fmt}: {exc}") from None
     except UnicodeDecodeError as exc:
         raise DatasetReadError(f"{path.name} is not UTF-8 text: {exc}") from None
+    except OSError as exc:
+        raise DatasetReadError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 # --- CSV --------------------------------------------------------------------------------

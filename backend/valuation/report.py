@@ -7,7 +7,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +122,10 @@ def write_outputs(report: dict[str, Any], out_dir: Path) -> WrittenReport:
         raise InputsError(f"cannot create output folder {out_dir}: {exc}") from None
     paths = WrittenReport(out_dir / "report.json", out_dir / "summary.txt",
                           out_dir / "chart.png", appraisal_hash(report))
-    _atomic_write(paths.json_path, canonical_json(report))
-    _atomic_write(paths.summary_path, summary(report).encode("utf-8"))
-    _atomic_write(paths.chart_path, render_chart(report))
+    # Render everything before writing anything, then replace each file atomically.
+    contents = {paths.json_path: canonical_json(report),
+                paths.summary_path: summary(report).encode("utf-8"),
+                paths.chart_path: render_chart(report)}
+    for path, data in contents.items():
+        _atomic_write(path, data)
     return paths
-
-
-def as_dict(obj: Any) -> Any:
-    return asdict(obj) if obj is not None else None
