@@ -287,3 +287,12 @@ def test_write_outputs_refuses_a_file_as_folder(data, tmp_path):
     (tmp_path / "taken").write_text("x")
     with pytest.raises(InputsError, match="cannot create output folder"):
         write_outputs(run(data, **FULL), tmp_path / "taken")
+
+
+def test_example_inputs_file_uses_every_model(data):
+    spec = load_inputs(ROOT / "backend" / "valuation" / "examples" / "inputs.json")
+    report = appraise(data, CLASS, spec)
+    assert {m["name"] for m in report["models"] if m["gpu_hours"]} == {
+        "cost", "market", "income", "with_and_without", "task_specific", "dimensional"}
+    low, mid, high = (report["result"]["gpu_hours"][k] for k in ("low", "mid", "high"))
+    assert 0 < low <= mid <= high
