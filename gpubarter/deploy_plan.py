@@ -31,4 +31,6 @@ class Step:
 PLAN: tuple[Step, ...] = (
     Step("ComputeToken", lambda deployer, _a, p: [
         deployer, p.initial_supply_cpt * WAD, p.faucet_amount_cpt * WAD, p.faucet_cooldown_s]),
+    # Governance (the deployer) administers it and grants DEAL_ROLE to the escrow later.
+    Step("DatasetRegistry", lambda deployer, _a, _p: [deployer]),
 )
