@@ -40,7 +40,7 @@ class BackendService:
         self.sessions = session_factory(self.engine)
         self.follower = Follower(self.w3, self.deployment, self.sessions,
                                  confirmations=self.confirmations)
-        self.app = create_app(self.sessions, settings=self.settings,
+        self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

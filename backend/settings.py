@@ -18,3 +18,7 @@ class ApiSettings(BaseSettings):
     #: Page size bounds for list endpoints.
     default_page_size: int = 50
     max_page_size: int = 500
+    #: The domain sign-in messages must name (EIP-4361); defaults to host:port.
+    siwe_domain: str | None = None
+    siwe_nonce_ttl_s: int = 600
+    session_ttl_s: int = 8 * 3600

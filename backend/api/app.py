@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.api import events, health, problems
+from backend.api import auth, events, health, problems
 from backend.api.limits import BodySizeLimit
 from backend.api.metrics import RequestMetrics, metrics_app
 from backend.settings import ApiSettings
@@ -17,7 +17,7 @@ from backend.settings import ApiSettings
 API_PREFIX = "/api/v1"
 
 
-def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None = None,
+def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None = None, chain_id: int = 0,
                chain_head: Callable[[], int] | None = None, max_ready_lag: int = 5) -> FastAPI:
     settings = settings or ApiSettings()
     app = FastAPI(title="GPU Barter API", version="1", docs_url="/docs", redoc_url=None,
@@ -28,9 +28,11 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     app.state.settings = settings
     app.state.chain_head = chain_head
     app.state.max_ready_lag = max_ready_lag
+    app.state.chain_id = chain_id
+    app.state.siwe_domain = settings.siwe_domain or f"{settings.host}:{settings.port}"
     problems.install(app)
 
-    for module in (health, events):
+    for module in (health, auth, events):
         app.include_router(module.router, prefix=API_PREFIX)
 
     registry = CollectorRegistry()

@@ -49,3 +49,23 @@ class ChainEvent(Base):
     address: Mapped[str] = mapped_column(String(42))
     name: Mapped[str] = mapped_column(String(64), index=True)
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AuthNonce(Base):
+    """A sign-in nonce: issued once, consumed once, expires."""
+
+    __tablename__ = "auth_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # unix seconds
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class AuthSession(Base):
+    """A signed-in session; only the SHA-256 of its bearer token is stored."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(42), index=True)
+    expires_at: Mapped[int] = mapped_column(BigInteger)

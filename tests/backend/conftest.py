@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import itertools
 
+import httpx
 import pytest
 
 from backend.db import make_engine, migrate, session_factory
 from backend.db.pgserver import PostgresServer
+from backend.service import BackendService
+from backend.settings import ApiSettings
+from gpubarter.chain.anvil import free_port
 
 _names = itertools.count()
 
@@ -32,3 +36,17 @@ def sessions(database_url):
     migrate(engine)
     yield session_factory(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def service(w3, deployment, database_url):
+    settings = ApiSettings(port=free_port(), max_body_bytes=1024, default_page_size=2)
+    with BackendService(w3, deployment, database_url=database_url,
+                        settings=settings, poll_seconds=0.05) as svc:
+        yield svc
+
+
+@pytest.fixture
+def client(service):
+    with httpx.Client(base_url=service.url, timeout=10) as c:
+        yield c

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
-from backend.service import BackendService
 from backend.settings import ApiSettings
-from gpubarter.chain.anvil import free_port
 
 WAD = 10**18
-
-
-@pytest.fixture
-def service(w3, deployment, database_url):
-    settings = ApiSettings(port=free_port(), max_body_bytes=1024, default_page_size=2)
-    with BackendService(w3, deployment, database_url=database_url,
-                        settings=settings, poll_seconds=0.05) as svc:
-        yield svc
-
-
-@pytest.fixture
-def client(service):
-    with httpx.Client(base_url=service.url, timeout=10) as c:
-        yield c
 
 
 def wait_for(predicate, timeout: float = 10.0):
