@@ -14,6 +14,7 @@ from typing import Any
 from eth_utils import keccak
 
 from backend.valuation.errors import InputsError, ValuationError
+from gpubarter.jsonfile import read_json
 
 SCHEMA = "gpubarter.appraisal/1"
 SIGNIFICANT_DIGITS = 12
@@ -45,12 +46,7 @@ def appraisal_hash(report: dict[str, Any]) -> str:
 
 
 def load_report(path: Path) -> dict[str, Any]:
-    try:
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputsError(f"appraisal report {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputsError(f"appraisal report {path} is not readable JSON: {exc}") from None
+    report = read_json(path, what="appraisal report", error=InputsError)
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise InputsError(f"{path} is not an appraisal report (expected schema {SCHEMA!r}); "
                           "make one with `gpubarter dataset appraise`")

@@ -9,7 +9,6 @@ commitment per step, the plaintext Merkle root and the appraisal hash.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from gpubarter.cli.dataset import dataset_app
 from gpubarter.cli.output import console, show_tx
 from gpubarter.errors import ConfigError
+from gpubarter.jsonfile import read_json
 
 MAX_STEPS = 256  # DatasetRegistry.MAX_STEPS
 ZERO_HASH = "0x" + "00" * 32
@@ -88,12 +88,7 @@ class CommitmentsFile(BaseModel):
 def load_commitments(path: Path) -> CommitmentsFile:
     from backend.valuation.inputs import validation_message
 
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"commitments file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"commitments file {path} is not readable JSON: {exc}") from None
+    raw = read_json(path, what="commitments file")
     try:
         return CommitmentsFile.model_validate(raw)
     except ValidationError as exc:

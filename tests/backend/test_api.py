@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from backend.settings import ApiSettings
+from gpubarter.testing import wait_for
 
 WAD = 10**18
 
 
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_health_and_readiness(client, w3):
     assert client.get("/api/v1/health").json() == {"status": "ok"}
-    ready = wait_for(lambda: (r := client.get("/api/v1/ready")).status_code == 200 and r.json())
+    ready = wait_for("readiness", lambda: (r := client.get("/api/v1/ready")).status_code == 200 and r.json())
     assert ready["database"] == "ok" and ready["chain_head"] == w3.eth.block_number
 
 
@@ -31,7 +20,7 @@ def test_events_follow_the_chain_with_filters_and_cursor_pages(client, deploymen
     token = deployment.contract(w3, "ComputeToken")
     for i in (1, 2, 3):
         accounts[i].transact(token.functions.faucet())
-    wait_for(lambda: len(client.get("/api/v1/events", params={"name": "FaucetDripped",
+    wait_for("three drips indexed", lambda: len(client.get("/api/v1/events", params={"name": "FaucetDripped",
                                                                  "limit": 10}).json()["items"]) == 3)
     seen, cursor = [], None
     while True:

@@ -17,22 +17,13 @@ import pytest
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.cli import main as cli_main
+from gpubarter.testing import wait_for
 from oracle.jobs import register_pid
 from oracle.store import MeterStore
 from oracle.testing import fake_nvml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = "0x" + "11" * 20
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
