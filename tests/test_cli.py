@@ -165,3 +165,9 @@ def test_node_runs_until_interrupted_and_cleans_up(cli_env, tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_usage_errors_are_reported_without_a_traceback(cli_env):
+    proc = gpubarter("token", "transfer", "0x" + "11" * 20, "-2", env=cli_env)
+    assert proc.returncode == 2
+    assert "No such option: -2" in proc.stderr and "Traceback" not in proc.stderr

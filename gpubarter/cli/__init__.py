@@ -13,6 +13,11 @@ import typer
 
 from gpubarter.errors import GpuBarterError
 
+try:  # typer 0.29+ vendors click; older releases depend on it
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # pragma: no cover
+    from click import ClickException as _ClickException
+
 app = typer.Typer(
     name="gpubarter",
     help="GPU Barter: data pays for GPU compute. Compile, deploy and run the protocol.",
@@ -46,13 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("aborted", file=sys.stderr)
         return 1
-    except Exception as exc:  # click usage errors and friends
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
+    except _ClickException as exc:  # usage errors: unknown option, missing argument, bad value
+        exc.show()
+        return exc.exit_code
     return 0
 
 
