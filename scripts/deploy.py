@@ -30,13 +30,18 @@ def _deploy_with_brownie() -> dict[str, str]:
     import brownie  # type: ignore[import-not-found]
     from brownie import accounts, network
 
-    from gpubarter.deploy_plan import PLAN, DeployParams
+    from gpubarter.deploy_plan import PLAN, Call, DeployParams
 
     deployer = accounts[0]
     params = DeployParams()
     addresses: dict[str, str] = {}
     blocks: dict[str, int] = {}
     for step in PLAN:
+        if isinstance(step, Call):
+            target = getattr(brownie, step.contract)[-1]
+            for args in step.each(deployer.address, addresses, params):
+                getattr(target, step.function)(*args, {"from": deployer})
+            continue
         container = getattr(brownie, step.contract)
         contract = container.deploy(*step.args(deployer.address, addresses, params), {"from": deployer})
         addresses[step.contract] = contract.address

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+
+import {IComputeCredits} from "./interfaces/IComputeCredits.sol";
+import {IJobs} from "./interfaces/IJobs.sol";
+import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {ComputeTypes} from "./types/ComputeTypes.sol";
+
+/// @title Jobs
+/// @notice See the documentation in {IJobs}.
+/// @dev Every external call goes to the protocol's own ComputeCredits and ProviderRegistry, which call no
+/// untrusted code on these paths (custody moves skip the ERC-1155 acceptance check), so the order of
+/// effects and these calls cannot be exploited by reentrancy.
+contract Jobs is IJobs, AccessControl, Pausable {
+    /*//////////////////////////////////////////////////////////////////////////
+                                  STATE VARIABLES
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobs
+    bytes32 public constant override METERING_ROLE = keccak256("METERING_ROLE");
+    /// @inheritdoc IJobs
+    bytes32 public constant override PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    uint256 private constant BPS = 10_000;
+    uint256 private constant MAX_CID_LENGTH = 128;
+
+    /// @inheritdoc IJobs
+    IComputeCredits public immutable override credits;
+    /// @inheritdoc IJobs
+    IProviderRegistry public immutable override registry;
+
+    uint256 private _jobCount;
+    mapping(uint256 jobId => ComputeTypes.Job) private _jobs;
+
+    /*//////////////////////////////////////////////////////////////////////////
+                                    CONSTRUCTOR
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @param admin Receives `DEFAULT_ADMIN_ROLE` and `PAUSER_ROLE`.
+    /// @param credits_ The credits contract (grant this contract its `JOBS_ROLE`).
+    /// @param registry_ The provider registry (grant this contract `COLLATERAL_ROLE` and `SLASHER_ROLE`).
+    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_) {
+        if (address(credits_) == address(0) || address(registry_) == address(0)) revert JobsZeroAddress();
+        credits = credits_;
+        registry = registry_;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(PAUSER_ROLE, admin);
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                           USER-FACING CONSTANT FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobs
+    function jobOf(uint256 jobId) external view override returns (ComputeTypes.Job memory) {
+        return _existing(jobId);
+    }
+
+    /// @inheritdoc IJobs
+    function jobCount() external view override returns (uint256) {
+        return _jobCount;
+    }
+
+    /// @inheritdoc IJobs
+    function penaltyReserveOf(uint256 jobId) external view override returns (uint256) {
+        ComputeTypes.Job storage job = _existing(jobId);
+        if (job.status != ComputeTypes.JobStatus.Opened && job.status != ComputeTypes.JobStatus.Acknowledged) {
+            return 0;
+        }
+        return _penalty(job.maxSeconds, credits.jobTermsOf(job.seriesId));
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                         USER-FACING NON-CONSTANT FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobs
+    function open(uint256 seriesId, uint256 maxSeconds, string calldata specCid)
+        external
+        override
+        whenNotPaused
+        returns (uint256 jobId)
+    {
+        // Check: a non-zero 64-bit amount and a well-formed spec CID.
+        if (maxSeconds == 0) revert JobsZeroAmount();
+        if (maxSeconds > type(uint64).max) revert JobsAmountOverflow(maxSeconds);
+        uint256 cidLength = bytes(specCid).length;
+        if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert JobsInvalidSpec(specCid);
+
+        // Interaction (protocol): take the credits into custody; the credits contract checks the series.
+        ComputeTypes.JobTerms memory terms = credits.lockForJob(msg.sender, seriesId, maxSeconds);
+        // Interaction (protocol): reserve the penalty from the provider's free stake.
+        uint256 reserve = _penalty(maxSeconds, terms);
+        if (reserve != 0) registry.lock(terms.provider, reserve);
+
+        // Effect: record the job.
+        unchecked {
+            // Overflow not possible: one id per transaction.
+            jobId = ++_jobCount;
+        }
+        uint40 ackDeadline = uint40(block.timestamp) + terms.ackTimeout;
+        _jobs[jobId] = ComputeTypes.Job({
+            holder: msg.sender,
+            seriesId: uint64(seriesId), // series ids are sequential from 1: far below 2^64
+            status: ComputeTypes.JobStatus.Opened,
+            maxSeconds: uint64(maxSeconds),
+            usedSeconds: 0,
+            ackDeadline: ackDeadline,
+            deadline: terms.end
+        });
+        emit JobOpened(jobId, seriesId, msg.sender, maxSeconds, specCid, ackDeadline, terms.end);
+    }
+
+    /// @inheritdoc IJobs
+    function acknowledge(uint256 jobId) external override whenNotPaused {
+        // Check: an opened job of the caller's series, within the acknowledgement window.
+        ComputeTypes.Job storage job = _existing(jobId);
+        if (job.status != ComputeTypes.JobStatus.Opened) revert JobsInvalidStatus(jobId, job.status);
+        if (credits.jobTermsOf(job.seriesId).provider != msg.sender) revert JobsNotProvider(jobId, msg.sender);
+        if (block.timestamp > job.ackDeadline) revert JobsAckWindowEnded(jobId, job.ackDeadline);
+
+        // Effect: the provider takes the job on.
+        job.status = ComputeTypes.JobStatus.Acknowledged;
+        emit JobAcknowledged(jobId, msg.sender);
+    }
+
+    /// @inheritdoc IJobs
+    function applyUsage(uint256 jobId, uint256 gpuSeconds) external override whenNotPaused onlyRole(METERING_ROLE) {
+        // Check: positive usage on a running job.
+        if (gpuSeconds == 0) revert JobsZeroAmount();
+        ComputeTypes.Job storage job = _jobs[jobId];
+        ComputeTypes.JobStatus status = job.status;
+        if (status != ComputeTypes.JobStatus.Acknowledged) {
+            if (status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
+            revert JobsInvalidStatus(jobId, status);
+        }
+
+        // Effect: bill at most the remaining locked credits (at least one: a running job has some left).
+        uint256 maxSeconds = job.maxSeconds;
+        uint256 used = job.usedSeconds;
+        uint256 applied;
+        unchecked {
+            // Overflow not possible: used < maxSeconds while acknowledged.
+            uint256 remaining = maxSeconds - used;
+            applied = gpuSeconds < remaining ? gpuSeconds : remaining;
+            used += applied;
+        }
+        job.usedSeconds = uint64(used);
+        bool served = used == maxSeconds;
+        if (served) job.status = ComputeTypes.JobStatus.Served;
+        uint256 seriesId = job.seriesId;
+
+        // Interaction (protocol): burn the delivered credits from custody.
+        uint256 delivered = credits.burnDelivered(seriesId, applied);
+        unchecked {
+            // Overflow not possible: applied <= gpuSeconds.
+            emit UsageApplied(jobId, seriesId, applied, gpuSeconds - applied, used, delivered);
+        }
+
+        if (served) {
+            // Interaction (protocol): the job is done; release the provider's penalty reserve.
+            ComputeTypes.JobTerms memory terms = credits.jobTermsOf(seriesId);
+            uint256 reserve = _penalty(maxSeconds, terms);
+            if (reserve != 0) registry.unlock(terms.provider, reserve);
+            emit JobServed(jobId);
+        }
+    }
+
+    /// @inheritdoc IJobs
+    function close(uint256 jobId) external override {
+        // Check: the caller's job, still running.
+        ComputeTypes.Job storage job = _holderJob(jobId);
+        ComputeTypes.JobStatus status = job.status;
+        if (status != ComputeTypes.JobStatus.Opened && status != ComputeTypes.JobStatus.Acknowledged) {
+            revert JobsInvalidStatus(jobId, status);
+        }
+
+        // Effect: close it.
+        job.status = ComputeTypes.JobStatus.Closed;
+        uint256 maxSeconds = job.maxSeconds;
+        uint256 returned = maxSeconds - job.usedSeconds;
+        emit JobClosed(jobId, returned);
+
+        // Interaction (protocol): unused credits back, penalty reserve released.
+        _settle(job.seriesId, maxSeconds, returned, 0);
+    }
+
+    /// @inheritdoc IJobs
+    function claim(uint256 jobId) external override {
+        // Check: the caller's job, defaulted (not acknowledged in time, or not served by its deadline).
+        ComputeTypes.Job storage job = _holderJob(jobId);
+        ComputeTypes.JobStatus status = job.status;
+        if (status == ComputeTypes.JobStatus.Opened) {
+            if (block.timestamp <= job.ackDeadline) revert JobsNotClaimable(jobId, job.ackDeadline + 1);
+        } else if (status == ComputeTypes.JobStatus.Acknowledged) {
+            if (block.timestamp < job.deadline) revert JobsNotClaimable(jobId, job.deadline);
+        } else {
+            revert JobsInvalidStatus(jobId, status);
+        }
+
+        // Effect: mark it refunded.
+        job.status = ComputeTypes.JobStatus.Refunded;
+        uint256 maxSeconds = job.maxSeconds;
+        uint256 unused = maxSeconds - job.usedSeconds;
+
+        // Interaction (protocol): unused credits back, the penalty on them slashed to the holder.
+        uint256 penalty = _settle(job.seriesId, maxSeconds, unused, unused);
+        emit JobRefunded(jobId, unused, penalty);
+    }
+
+    /// @inheritdoc IJobs
+    function pause() external override onlyRole(PAUSER_ROLE) {
+        _pause();
+    }
+
+    /// @inheritdoc IJobs
+    function unpause() external override onlyRole(PAUSER_ROLE) {
+        _unpause();
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                             INTERNAL CONSTANT FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    function _existing(uint256 jobId) private view returns (ComputeTypes.Job storage job) {
+        job = _jobs[jobId];
+        if (job.status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
+    }
+
+    function _holderJob(uint256 jobId) private view returns (ComputeTypes.Job storage job) {
+        job = _existing(jobId);
+        if (job.holder != msg.sender) revert JobsNotHolder(jobId, msg.sender);
+    }
+
+    /// @dev The penalty on `seconds_` unserved GPU-seconds: their collateral times the penalty rate.
+    function _penalty(uint256 seconds_, ComputeTypes.JobTerms memory terms) private pure returns (uint256) {
+        // Cannot overflow: seconds_ < 2^64, collateralRate < 2^128, penaltyBps < 2^16.
+        return seconds_ * terms.collateralRate * terms.penaltyBps / BPS;
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                           INTERNAL NON-CONSTANT FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @dev Ends a job: returns `returned` credits to the holder (msg.sender), slashes the penalty on
+    /// `penalized` seconds from the provider's reserve to the holder and unlocks the rest of the reserve.
+    function _settle(uint256 seriesId, uint256 maxSeconds, uint256 returned, uint256 penalized)
+        private
+        returns (uint256 penalty)
+    {
+        ComputeTypes.JobTerms memory terms = credits.jobTermsOf(seriesId);
+        if (returned != 0) credits.returnFromJob(msg.sender, seriesId, returned);
+        uint256 reserve = _penalty(maxSeconds, terms);
+        penalty = _penalty(penalized, terms);
+        if (penalty != 0) registry.slash(terms.provider, penalty, msg.sender);
+        // Cannot underflow: penalized <= maxSeconds.
+        if (reserve != penalty) registry.unlock(terms.provider, reserve - penalty);
+    }
+}
