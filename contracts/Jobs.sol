@@ -32,7 +32,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @inheritdoc IJobs
     IProviderRegistry public immutable override registry;
 
-    uint256 private _jobCount;
+    /// @dev Starts at 1 (not 0) so that opening the very first job pays no zero-to-non-zero storage write.
+    uint256 private _nextJobId = 1;
     mapping(uint256 jobId => ComputeTypes.Job) private _jobs;
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -61,7 +62,10 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     /// @inheritdoc IJobs
     function jobCount() external view override returns (uint256) {
-        return _jobCount;
+        unchecked {
+            // Overflow not possible: _nextJobId >= 1.
+            return _nextJobId - 1;
+        }
     }
 
     /// @inheritdoc IJobs
@@ -97,9 +101,10 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (reserve != 0) registry.lock(terms.provider, reserve);
 
         // Effect: record the job.
+        jobId = _nextJobId;
         unchecked {
             // Overflow not possible: one id per transaction.
-            jobId = ++_jobCount;
+            _nextJobId = jobId + 1;
         }
         uint40 ackDeadline = uint40(block.timestamp) + terms.ackTimeout;
         _jobs[jobId] = ComputeTypes.Job({
