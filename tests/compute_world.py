@@ -26,6 +26,7 @@ from gpubarter.protocol.credits import ComputeClient
 
 H100 = DEFAULT_GPU_CLASSES[0]
 RATE = H100.collateral_rate
+ACK_TIMEOUT_OF_H100 = H100.ack_timeout_s
 DAY = 86_400
 STAKE = 10_000 * WAD
 MINTED = 36_000  # ten GPU-hours
