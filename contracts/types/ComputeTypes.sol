@@ -20,7 +20,7 @@ library ComputeTypes {
         uint128 stake; // CPT wei staked and not being unstaked
         uint128 locked; // part of `stake` that cannot be unstaked
         // slot 1
-        uint128 unbonding; // CPT wei requested for withdrawal, still slashable
+        uint128 unbonding; // CPT wei requested for withdrawal (free stake only: it backs nothing)
         uint40 unbondingEnd; // when `unbonding` can be withdrawn
         uint40 registeredAt; // 0 when not registered
     }
