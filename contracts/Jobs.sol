@@ -26,11 +26,14 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     uint256 private constant BPS = 10_000;
     uint256 private constant MAX_CID_LENGTH = 128;
+    uint40 private constant MAX_SETTLEMENT_GRACE = 30 days;
 
     /// @inheritdoc IJobs
     IComputeCredits public immutable override credits;
     /// @inheritdoc IJobs
     IProviderRegistry public immutable override registry;
+
+    uint40 private _settlementGrace;
 
     /// @dev Starts at 1 (not 0) so that opening the very first job pays no zero-to-non-zero storage write.
     uint256 private _nextJobId = 1;
@@ -43,17 +46,24 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` and `PAUSER_ROLE`.
     /// @param credits_ The credits contract (grant this contract its `JOBS_ROLE`).
     /// @param registry_ The provider registry (grant this contract `COLLATERAL_ROLE` and `SLASHER_ROLE`).
-    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_) {
+    /// @param settlementGrace_ Seconds late usage may still settle (at least the metering challenge period).
+    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_, uint40 settlementGrace_) {
         if (address(credits_) == address(0) || address(registry_) == address(0)) revert JobsZeroAddress();
         credits = credits_;
         registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
+        _setSettlementGrace(settlementGrace_);
     }
 
     /*//////////////////////////////////////////////////////////////////////////
                            USER-FACING CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobs
+    function settlementGrace() external view override returns (uint40) {
+        return _settlementGrace;
+    }
 
     /// @inheritdoc IJobs
     function jobOf(uint256 jobId) external view override returns (ComputeTypes.Job memory) {
@@ -71,9 +81,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @inheritdoc IJobs
     function penaltyReserveOf(uint256 jobId) external view override returns (uint256) {
         ComputeTypes.Job storage job = _existing(jobId);
-        if (job.status != ComputeTypes.JobStatus.Opened && job.status != ComputeTypes.JobStatus.Acknowledged) {
-            return 0;
-        }
+        if (!_running(job.status)) return 0;
         return _penalty(job.maxSeconds, credits.jobTermsOf(job.seriesId));
     }
 
@@ -134,11 +142,11 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     /// @inheritdoc IJobs
     function applyUsage(uint256 jobId, uint256 gpuSeconds) external override whenNotPaused onlyRole(METERING_ROLE) {
-        // Check: positive usage on a running job.
+        // Check: positive usage on an acknowledged job (or one closing, within its settlement grace).
         if (gpuSeconds == 0) revert JobsZeroAmount();
         ComputeTypes.Job storage job = _jobs[jobId];
         ComputeTypes.JobStatus status = job.status;
-        if (status != ComputeTypes.JobStatus.Acknowledged) {
+        if (status != ComputeTypes.JobStatus.Acknowledged && status != ComputeTypes.JobStatus.Closing) {
             if (status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
             revert JobsInvalidStatus(jobId, status);
         }
@@ -148,7 +156,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
         uint256 used = job.usedSeconds;
         uint256 applied;
         unchecked {
-            // Overflow not possible: used < maxSeconds while acknowledged.
+            // Overflow not possible: used < maxSeconds while acknowledged or closing.
             uint256 remaining = maxSeconds - used;
             applied = gpuSeconds < remaining ? gpuSeconds : remaining;
             used += applied;
@@ -176,10 +184,23 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     /// @inheritdoc IJobs
     function close(uint256 jobId) external override {
-        // Check: the caller's job, still running.
-        ComputeTypes.Job storage job = _holderJob(jobId);
+        ComputeTypes.Job storage job = _existing(jobId);
         ComputeTypes.JobStatus status = job.status;
-        if (status != ComputeTypes.JobStatus.Opened && status != ComputeTypes.JobStatus.Acknowledged) {
+        if (status == ComputeTypes.JobStatus.Opened || status == ComputeTypes.JobStatus.Acknowledged) {
+            // Check: the holder's job.
+            if (job.holder != msg.sender) revert JobsNotHolder(jobId, msg.sender);
+            if (status == ComputeTypes.JobStatus.Acknowledged && _settlementGrace != 0) {
+                // Effect: let usage measured so far settle before the credits return.
+                uint40 settlesAt = uint40(block.timestamp) + _settlementGrace;
+                job.status = ComputeTypes.JobStatus.Closing;
+                job.deadline = settlesAt;
+                emit JobClosing(jobId, settlesAt);
+                return;
+            }
+        } else if (status == ComputeTypes.JobStatus.Closing) {
+            // Check: its settlement time has come (anyone may settle it).
+            if (block.timestamp < job.deadline) revert JobsSettling(jobId, job.deadline);
+        } else {
             revert JobsInvalidStatus(jobId, status);
         }
 
@@ -189,8 +210,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
         uint256 returned = maxSeconds - job.usedSeconds;
         emit JobClosed(jobId, returned);
 
-        // Interaction (protocol): unused credits back, penalty reserve released.
-        _settle(job.seriesId, maxSeconds, returned, 0);
+        // Interaction (protocol): unused credits back to the holder, penalty reserve released.
+        _settle(job.holder, job.seriesId, maxSeconds, returned, 0);
     }
 
     /// @inheritdoc IJobs
@@ -201,7 +222,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (status == ComputeTypes.JobStatus.Opened) {
             if (block.timestamp <= job.ackDeadline) revert JobsNotClaimable(jobId, job.ackDeadline + 1);
         } else if (status == ComputeTypes.JobStatus.Acknowledged) {
-            if (block.timestamp < job.deadline) revert JobsNotClaimable(jobId, job.deadline);
+            uint40 claimableAt = job.deadline + _settlementGrace;
+            if (block.timestamp < claimableAt) revert JobsNotClaimable(jobId, claimableAt);
         } else {
             revert JobsInvalidStatus(jobId, status);
         }
@@ -212,8 +234,13 @@ contract Jobs is IJobs, AccessControl, Pausable {
         uint256 unused = maxSeconds - job.usedSeconds;
 
         // Interaction (protocol): unused credits back, the penalty on them slashed to the holder.
-        uint256 penalty = _settle(job.seriesId, maxSeconds, unused, unused);
+        uint256 penalty = _settle(msg.sender, job.seriesId, maxSeconds, unused, unused);
         emit JobRefunded(jobId, unused, penalty);
+    }
+
+    /// @inheritdoc IJobs
+    function setSettlementGrace(uint40 settlementGrace_) external override onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setSettlementGrace(settlementGrace_);
     }
 
     /// @inheritdoc IJobs
@@ -235,6 +262,11 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (job.status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
     }
 
+    function _running(ComputeTypes.JobStatus status) private pure returns (bool) {
+        return status == ComputeTypes.JobStatus.Opened || status == ComputeTypes.JobStatus.Acknowledged
+            || status == ComputeTypes.JobStatus.Closing;
+    }
+
     function _holderJob(uint256 jobId) private view returns (ComputeTypes.Job storage job) {
         job = _existing(jobId);
         if (job.holder != msg.sender) revert JobsNotHolder(jobId, msg.sender);
@@ -250,17 +282,23 @@ contract Jobs is IJobs, AccessControl, Pausable {
                            INTERNAL NON-CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
 
-    /// @dev Ends a job: returns `returned` credits to the holder (msg.sender), slashes the penalty on
-    /// `penalized` seconds from the provider's reserve to the holder and unlocks the rest of the reserve.
-    function _settle(uint256 seriesId, uint256 maxSeconds, uint256 returned, uint256 penalized)
+    function _setSettlementGrace(uint40 settlementGrace_) private {
+        if (settlementGrace_ > MAX_SETTLEMENT_GRACE) revert JobsInvalidSettlementGrace(settlementGrace_);
+        _settlementGrace = settlementGrace_;
+        emit SettlementGraceSet(settlementGrace_);
+    }
+
+    /// @dev Ends a job: returns `returned` credits to `holder`, slashes the penalty on `penalized`
+    /// seconds from the provider's reserve to `holder` and unlocks the rest of the reserve.
+    function _settle(address holder, uint256 seriesId, uint256 maxSeconds, uint256 returned, uint256 penalized)
         private
         returns (uint256 penalty)
     {
         ComputeTypes.JobTerms memory terms = credits.jobTermsOf(seriesId);
-        if (returned != 0) credits.returnFromJob(msg.sender, seriesId, returned);
+        if (returned != 0) credits.returnFromJob(holder, seriesId, returned);
         uint256 reserve = _penalty(maxSeconds, terms);
         penalty = _penalty(penalized, terms);
-        if (penalty != 0) registry.slash(terms.provider, penalty, msg.sender);
+        if (penalty != 0) registry.slash(terms.provider, penalty, holder);
         // Cannot underflow: penalized <= maxSeconds.
         if (reserve != penalty) registry.unlock(terms.provider, reserve - penalty);
     }

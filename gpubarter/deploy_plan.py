@@ -53,6 +53,9 @@ class DeployParams:
     #: ComputeCredits metadata base URI: ``uri(id)`` is this followed by the decimal series id.
     credits_base_uri: str = "http://127.0.0.1:8000/credits/"
     gpu_classes: tuple[GpuClassParams, ...] = DEFAULT_GPU_CLASSES
+    #: Seconds late metered usage may still settle after a job is closed or past its deadline;
+    #: at least the metering oracle's challenge period.
+    settlement_grace_s: int = 3_600
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ PLAN: tuple[Step | Call, ...] = (
         deployer, a["ComputeToken"], p.unbonding_period_s]),
     Step("ComputeCredits", lambda deployer, a, p: [
         deployer, a["ProviderRegistry"], a["GpuClasses"], p.credits_base_uri]),
-    Step("Jobs", lambda deployer, a, _p: [deployer, a["ComputeCredits"], a["ProviderRegistry"]]),
+    Step("Jobs", lambda deployer, a, p: [
+        deployer, a["ComputeCredits"], a["ProviderRegistry"], p.settlement_grace_s]),
     _grant("ProviderRegistry", "COLLATERAL_ROLE", "ComputeCredits"),
     _grant("ProviderRegistry", "COLLATERAL_ROLE", "Jobs"),
     _grant("ProviderRegistry", "SLASHER_ROLE", "Jobs"),

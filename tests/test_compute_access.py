@@ -29,6 +29,7 @@ def fingerprint(w: World) -> tuple[Any, ...]:
         w.holder.gpu_class(1),
         w.holder.registry.functions.unbondingPeriod().call(),
         w.holder.credits.functions.baseURI().call(),
+        w.holder.jobs.functions.settlementGrace().call(),
         tuple(
             c.functions.paused().call()
             for c in (w.holder.registry, w.holder.credits, w.holder.jobs)
@@ -116,6 +117,9 @@ GUARDED: tuple[Guarded, ...] = (
     ),
     Guarded("credits", "setBaseURI", lambda w: w.other.credits.functions.setBaseURI("x"), ADMIN),
     Guarded(
+        "jobs", "setSettlementGrace", lambda w: w.other.jobs.functions.setSettlementGrace(0), ADMIN
+    ),
+    Guarded(
         "jobs",
         "applyUsage",
         lambda w: w.other.jobs.functions.applyUsage(1, 1),
@@ -151,7 +155,11 @@ def test_privileged_entry_point_refuses_account_without_role(world: World, g: Gu
 
 @pytest.mark.parametrize(
     "g",
-    [g for g in GUARDED if g.name in ("setClass", "setUnbondingPeriod", "setBaseURI")],
+    [
+        g
+        for g in GUARDED
+        if g.name in ("setClass", "setUnbondingPeriod", "setBaseURI", "setSettlementGrace")
+    ],
     ids=lambda g: f"{g.contract}.{g.name}",
 )
 def test_granting_the_role_lets_the_account_in(world: World, g: Guarded) -> None:

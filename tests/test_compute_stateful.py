@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
-    consumes,
     initialize,
     invariant,
     multiple,
@@ -43,7 +42,7 @@ from gpubarter.protocol.types import JobStatus, ProviderInfo
 
 #: (rule, outcome) -> count over the run, printed at the end (``pytest -s``): what was covered.
 OUTCOMES: Counter[tuple[str, str]] = Counter()
-RUNNING = (JobStatus.OPENED, JobStatus.ACKNOWLEDGED)
+RUNNING = (JobStatus.OPENED, JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
 #: GPU-seconds: mostly affordable, sometimes a whole balance, sometimes beyond 64 bits.
 AMOUNTS = st.sampled_from([1, 60, 600, 3_600, 3_600, 36_000, 2**64])
 UINT64_MAX = 2**64 - 1
@@ -96,6 +95,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
     cpt_accounts = [c.sender.address for c in (w.gov, *providers, *holders, w.meter)] + [
         registry_address
     ]
+    grace = int(w.holder.jobs.functions.settlementGrace().call())
     total_cpt = sum(w.gov.cpt_balance(a) for a in cpt_accounts)
 
     class ComputeMachine(RuleBasedStateMachine):
@@ -264,7 +264,11 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
         @rule(job_id=jobs, seconds=AMOUNTS)
         def apply_usage(self, job_id: int, seconds: int) -> None:
             j = self.job_models[job_id]
-            error = None if j.status is JobStatus.ACKNOWLEDGED else "JobsInvalidStatus"
+            error = (
+                None
+                if j.status in (JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
+                else "JobsInvalidStatus"
+            )
             if _expect(lambda: w.meter.apply_usage(job_id, seconds), error):
                 applied = min(seconds, j.max_seconds - j.used)
                 j.used += applied
@@ -273,23 +277,32 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if j.used == j.max_seconds:
                     j.status = JobStatus.SERVED
 
-        @rule(job_id=consumes(jobs))
+        @rule(job_id=jobs)
         def close(self, job_id: int) -> None:
-            j = self.job_models[job_id]
-            error = None if j.status in RUNNING else "JobsInvalidStatus"
-            if _expect(lambda: j.holder.close(job_id), error):
-                j.status = JobStatus.CLOSED
+            """The holder closes; a closing job is settled by anyone once its grace has passed."""
+            j, job = self.job_models[job_id], w.holder.job(job_id)
+            nxt, closer = w.now() + 1, j.holder
+            if j.status is JobStatus.CLOSING:
+                if nxt == job.deadline:
+                    return  # the next block's time decides the edge
+                closer = w.other
+                error = None if nxt >= job.deadline else "JobsSettling"
+            else:
+                error = None if j.status in RUNNING else "JobsInvalidStatus"
+            if _expect(lambda: closer.close(job_id), error):
+                acked = j.status is JobStatus.ACKNOWLEDGED
+                j.status = JobStatus.CLOSING if acked and grace else JobStatus.CLOSED
 
         @rule(job_id=jobs)
         def claim(self, job_id: int) -> None:
             j, job = self.job_models[job_id], w.holder.job(job_id)
             nxt = w.now() + 1
-            if nxt in (job.ack_deadline + 1, job.deadline):
+            if nxt in (job.ack_deadline + 1, job.deadline + grace):
                 return
             if j.status is JobStatus.OPENED:
                 error = None if nxt > job.ack_deadline else "JobsNotClaimable"
             elif j.status is JobStatus.ACKNOWLEDGED:
-                error = None if nxt >= job.deadline else "JobsNotClaimable"
+                error = None if nxt >= job.deadline + grace else "JobsNotClaimable"
             else:
                 error = "JobsInvalidStatus"
             cpt = j.holder.cpt_balance()

@@ -14,9 +14,11 @@ from compute_world import (
     reverts,
 )
 
+from gpubarter.deploy_plan import DeployParams
 from gpubarter.protocol.types import JobStatus
 
 ACK = H100.ack_timeout_s
+GRACE = DeployParams().settlement_grace_s
 
 
 def _bal(w: World, who=None) -> int:
@@ -164,6 +166,8 @@ def test_apply_usage_refusals(world: World) -> None:
     world.provider.acknowledge(job_id)
     reverts(lambda: world.meter.apply_usage(job_id, 0), "JobsZeroAmount", observe)
     world.holder.close(job_id)
+    world.travel(GRACE)
+    world.holder.close(job_id)  # settled
     reverts(lambda: world.meter.apply_usage(job_id, 1), "JobsInvalidStatus", observe)
 
 
@@ -173,18 +177,45 @@ def test_overflowing_usage_is_capped(world: World) -> None:
     assert world.holder.job(job_id).used_seconds == 10
 
 
-def test_close_returns_unused_credits_and_releases_reserve(world: World) -> None:
+def test_close_returns_unused_credits_after_the_settlement_grace(world: World) -> None:
     locked = world.provider.provider().locked
     job_id = world.acked_job(3_600)
     world.meter.apply_usage(job_id, 1_200)
     result = world.holder.close(job_id)
+    job = world.holder.job(job_id)
+    assert (job.status, job.deadline) == (JobStatus.CLOSING, world.now() + GRACE)
+    assert events(world.holder.jobs, "JobClosing", result)[0]["settlesAt"] == job.deadline
+    # Usage measured before the close still settles; the holder cannot take those credits back.
+    world.meter.apply_usage(job_id, 300)
+    reason = reverts(
+        lambda: world.holder.close(job_id), "JobsSettling", lambda: _state(world, job_id)
+    )
+    assert f"settlesAt={job.deadline}" in reason
+    world.travel(GRACE)
+    result = world.other.close(job_id)  # anyone may settle; the credits go to the holder
     assert world.holder.job(job_id).status is JobStatus.CLOSED
-    assert _bal(world) == MINTED - 1_200
-    assert events(world.holder.jobs, "JobClosed", result)[0]["returned"] == 2_400
+    assert _bal(world) == MINTED - 1_500 and _bal(world, world.other) == 0
+    assert events(world.holder.jobs, "JobClosed", result)[0]["returned"] == 2_100
     assert (
         world.provider.provider().locked == locked
-    )  # the reserve is back; delivered collateral not yet released
+    )  # reserve back; delivered collateral not released yet
     assert world.holder.jobs.functions.penaltyReserveOf(job_id).call() == 0
+
+
+def test_close_settles_at_once_without_a_grace(world: World) -> None:
+    world.gov.sender.transact(world.gov.jobs.functions.setSettlementGrace(0))
+    job_id = world.acked_job(3_600)
+    world.holder.close(job_id)
+    assert world.holder.job(job_id).status is JobStatus.CLOSED and _bal(world) == MINTED
+
+
+def test_settlement_grace_is_governed(world: World) -> None:
+    f = world.gov.jobs.functions
+    reverts(
+        lambda: world.gov.sender.transact(f.setSettlementGrace(30 * 86_400 + 1)),
+        "JobsInvalidSettlementGrace",
+        f.settlementGrace().call,
+    )
 
 
 def test_close_before_acknowledgement_cancels(world: World) -> None:
@@ -235,13 +266,19 @@ def test_claim_when_not_served_by_deadline_penalises_unused_part(world: World) -
     world.meter.apply_usage(job_id, 600)
     reverts(lambda: world.holder.claim(job_id), "JobsNotClaimable", lambda: _state(world, job_id))
     world.travel_to(world.start + WINDOW)
+    # Usage measured before the deadline may still arrive during the settlement grace.
+    reason = reverts(
+        lambda: world.holder.claim(job_id), "JobsNotClaimable", lambda: _state(world, job_id)
+    )
+    assert f"claimableAt={world.start + WINDOW + GRACE}" in reason
+    world.meter.apply_usage(job_id, 600)
+    world.travel(GRACE)
     cpt, locked = world.holder.cpt_balance(), world.provider.provider().locked
     world.holder.claim(job_id)
-    assert world.holder.cpt_balance() == cpt + penalty_of(3_000)
-    assert world.provider.provider().locked == locked - penalty_of(
-        3_600
-    )  # slashed part + released rest
-    assert _bal(world) == MINTED - 600
+    assert world.holder.cpt_balance() == cpt + penalty_of(2_400)
+    # The reserve is gone: the penalty slashed, the rest unlocked.
+    assert world.provider.provider().locked == locked - penalty_of(3_600)
+    assert _bal(world) == MINTED - 1_200
     reverts(lambda: world.holder.claim(job_id), "JobsInvalidStatus", lambda: _state(world, job_id))
 
 

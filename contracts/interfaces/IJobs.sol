@@ -19,6 +19,11 @@ import {IProviderRegistry} from "./IProviderRegistry.sol";
 /// time, or the job is not fully served by the series' window end, the holder claims its unused
 /// credits back plus `unused * collateralRate * penaltyBps / 10_000` CPT slashed from that reserve.
 /// Whatever part of the reserve is not slashed is unlocked when the job ends.
+///
+/// Metered usage reaches this contract late (the oracle batches reports and lets them be
+/// challenged before they are final). So that a holder cannot take back credits for GPU time
+/// already delivered, closing an acknowledged job and claiming after the deadline both wait a
+/// governance-set settlement grace, during which usage measured before still applies.
 interface IJobs is IAccessControl {
     /*//////////////////////////////////////////////////////////////////////////
                                        EVENTS
@@ -54,7 +59,13 @@ interface IJobs is IAccessControl {
     /// @notice Emitted when job `jobId` used every credit it locked; the provider's penalty reserve was unlocked.
     event JobServed(uint256 indexed jobId);
 
-    /// @notice Emitted when the holder closed job `jobId` and got `returned` unused credits back.
+    /// @notice Emitted when the holder closed acknowledged job `jobId`; it settles at `settlesAt`.
+    event JobClosing(uint256 indexed jobId, uint40 settlesAt);
+
+    /// @notice Emitted when governance set the settlement grace.
+    event SettlementGraceSet(uint40 settlementGrace);
+
+    /// @notice Emitted when job `jobId` was closed and its holder got `returned` unused credits back.
     event JobClosed(uint256 indexed jobId, uint256 returned);
 
     /// @notice Emitted when the holder of job `jobId` claimed after a default: `returned` unused credits
@@ -92,6 +103,12 @@ interface IJobs is IAccessControl {
     /// @notice Job `jobId` has not defaulted: its holder can claim from `claimableAt` on, if still unserved.
     error JobsNotClaimable(uint256 jobId, uint40 claimableAt);
 
+    /// @notice Job `jobId` is closing; it can be settled from `settlesAt` on.
+    error JobsSettling(uint256 jobId, uint40 settlesAt);
+
+    /// @notice A settlement grace above 30 days.
+    error JobsInvalidSettlementGrace(uint40 settlementGrace);
+
     /// @notice A zero address where a contract is needed.
     error JobsZeroAddress();
 
@@ -104,6 +121,10 @@ interface IJobs is IAccessControl {
 
     /// @notice The role allowed to pause opening, acknowledging and metering.
     function PAUSER_ROLE() external view returns (bytes32);
+
+    /// @notice Seconds after a holder closes an acknowledged job, or after a job's deadline, during
+    /// which usage measured before still applies and the job cannot be settled or claimed.
+    function settlementGrace() external view returns (uint40);
 
     /// @notice The credits contract.
     function credits() external view returns (IComputeCredits);
@@ -162,27 +183,40 @@ interface IJobs is IAccessControl {
     /// Requirements:
     /// - The contract must not be paused; the caller must have `METERING_ROLE`.
     /// - `gpuSeconds` must be greater than zero.
-    /// - The job must be `Acknowledged`. Usage arriving after the holder closed or claimed is refused.
+    /// - The job must be `Acknowledged` or `Closing` (in its settlement grace). Usage arriving after
+    ///   the job was closed, served or refunded is refused.
     function applyUsage(uint256 jobId, uint256 gpuSeconds) external;
 
-    /// @notice Closes job `jobId` and returns its unused credits to the holder; unlocks the penalty reserve.
-    /// Works while paused.
-    /// @dev Emits {JobClosed}.
+    /// @notice Closes job `jobId`. A job not yet acknowledged closes at once: its credits return to the
+    /// holder and the penalty reserve is unlocked. An acknowledged job becomes `Closing` and settles
+    /// after the settlement grace (at once when the grace is zero); calling `close` again then returns
+    /// its unused credits to the holder. Works while paused.
+    /// @dev Emits {JobClosing} or {JobClosed}.
     ///
     /// Requirements:
-    /// - The caller must be the job's holder; the job must be `Opened` or `Acknowledged`.
+    /// - For an `Opened` or `Acknowledged` job, the caller must be its holder.
+    /// - For a `Closing` job (anyone may settle it), its settlement time must have come.
     function close(uint256 jobId) external;
 
     /// @notice Claims the refund of a defaulted job `jobId`: its unused credits back, plus the penalty on
     /// them slashed from the provider's reserve. A job defaults when it was not acknowledged by its
-    /// acknowledgement deadline, or when it is acknowledged but not fully served by its deadline.
+    /// acknowledgement deadline, or when it is acknowledged but not fully served by its deadline
+    /// (claimable once the settlement grace after the deadline has passed).
     /// Works while paused.
     /// @dev Emits {JobRefunded} and the registry's {ProviderSlashed}.
     ///
     /// Requirements:
     /// - The caller must be the job's holder.
-    /// - The job must be `Opened` past its acknowledgement deadline, or `Acknowledged` past its deadline.
+    /// - The job must be `Opened` past its acknowledgement deadline, or `Acknowledged` past its deadline
+    ///   plus the settlement grace.
     function claim(uint256 jobId) external;
+
+    /// @notice Sets the settlement grace (0 for local chains without a challenge period).
+    /// @dev Emits {SettlementGraceSet}.
+    ///
+    /// Requirements:
+    /// - The caller must have `DEFAULT_ADMIN_ROLE`; the grace must be at most 30 days.
+    function setSettlementGrace(uint40 settlementGrace_) external;
 
     /// @notice Pauses opening, acknowledging and metering. Closing and claiming keep working.
     /// @dev Requirements: the caller must have `PAUSER_ROLE`.

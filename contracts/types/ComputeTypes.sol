@@ -67,6 +67,7 @@ library ComputeTypes {
         None,
         Opened, // credits locked, waiting for the provider's acknowledgement
         Acknowledged, // the provider runs it; usage burns credits
+        Closing, // the holder closed it; usage measured before still settles until `deadline`
         Served, // every locked credit was delivered
         Closed, // closed by its holder; unused credits returned
         Refunded // claimed by its holder after a default; unused credits returned plus a penalty
@@ -82,6 +83,6 @@ library ComputeTypes {
         uint64 maxSeconds; // credits locked at open
         uint64 usedSeconds; // credits burned by usage
         uint40 ackDeadline; // the provider must acknowledge by then (inclusive)
-        uint40 deadline; // the job must be served by then: the series' window end
+        uint40 deadline; // served by then (the series' window end); when Closing, when it settles
     }
 }

@@ -47,16 +47,20 @@ def _baselines(gov: Sender, holder: Sender, a: str, b: str) -> dict[str, int]:
     gov.transact(f1155.mint(holder.address, 1, 10**6, b""))
     gov.transact(f20.mint(holder.address, 10**24))
     gas: dict[str, int] = {}
-    for label, send in ((M_NEW, lambda: gov.transact(f1155.mint(a, 1, 1_000, b""))),
-                        (M_OLD, lambda: gov.transact(f1155.mint(a, 1, 1_000, b""))),
-                        (T_NEW, lambda: holder.transact(f1155.safeTransferFrom(
-                            holder.address, b, 1, 10, b""))),
-                        (T_OLD, lambda: holder.transact(f1155.safeTransferFrom(
-                            holder.address, b, 1, 10, b""))),
-                        (E_NEW, lambda: holder.transact(f20.transfer(a, 10))),
-                        (E_OLD, lambda: holder.transact(f20.transfer(a, 10)))):
+    for label, send in (
+        (M_NEW, lambda: gov.transact(f1155.mint(a, 1, 1_000, b""))),
+        (M_OLD, lambda: gov.transact(f1155.mint(a, 1, 1_000, b""))),
+        (T_NEW, lambda: holder.transact(f1155.safeTransferFrom(holder.address, b, 1, 10, b""))),
+        (T_OLD, lambda: holder.transact(f1155.safeTransferFrom(holder.address, b, 1, 10, b""))),
+        (E_NEW, lambda: holder.transact(f20.transfer(a, 10))),
+        (E_OLD, lambda: holder.transact(f20.transfer(a, 10))),
+    ):
         gas[label] = send().gas_used
     return gas
+
+
+def dep_grace(client: ComputeClient) -> int:
+    return int(client.jobs.functions.settlementGrace().call())
 
 
 def _operations(w3: Web3, dep: Deployment, s: list[Sender]) -> dict[str, int]:
@@ -85,10 +89,13 @@ def _operations(w3: Web3, dep: Deployment, s: list[Sender]) -> dict[str, int]:
     gas["apply usage (first report)"] = m.apply_usage(first.value, 600).gas_used
     gas["apply usage (next report)"] = m.apply_usage(first.value, 600).gas_used
     gas["apply usage (last: serves the job, unlocks reserve)"] = m.apply_usage(
-        first.value, 10_000).gas_used
+        first.value, 10_000
+    ).gas_used
     p.acknowledge(second.value)
     m.apply_usage(second.value, 100)
-    gas["job close (after usage)"] = h.close(second.value).gas_used
+    gas["job close (after usage: starts settlement)"] = h.close(second.value).gas_used
+    increase_time(w3, dep_grace(g))
+    gas["job close (settles: credits back, reserve unlocked)"] = h.close(second.value).gas_used
     third = h.open_job(sid, 3_600, SPEC).value
     increase_time(w3, 3_601)
     gas["job claim (not acknowledged: refund + slash)"] = h.claim(third).gas_used
@@ -105,25 +112,34 @@ BUDGETS = {
     "credit transfer (new)": (T_NEW, "<= 1.10x plain transfer", lambda b: 1.10 * b),
     "credit transfer (existing)": (T_OLD, "<= 1.10x plain transfer", lambda b: 1.10 * b),
     "credit mint (new)": (M_NEW, "<= 1.5x plain mint + 20,000", lambda b: 1.5 * b + STORAGE_WRITE),
-    "credit mint (existing)": (M_OLD, "<= 1.5x plain mint + 20,000",
-                               lambda b: 1.5 * b + STORAGE_WRITE),
+    "credit mint (existing)": (
+        M_OLD,
+        "<= 1.5x plain mint + 20,000",
+        lambda b: 1.5 * b + STORAGE_WRITE,
+    ),
     "job open (first of the series in custody)": (E_NEW, "<= 150,000", lambda _b: 150_000),
     "job open (series already in custody)": (E_NEW, "<= 150,000", lambda _b: 150_000),
     "apply usage (first report)": (E_OLD, "<= 60,000", lambda _b: 60_000),
     "apply usage (next report)": (E_OLD, "<= 60,000", lambda _b: 60_000),
 }
 #: Unbudgeted operations are shown beside the closest plain operation.
-NEAREST = {"job close (after usage)": T_OLD, "burn expired credits (+ release)": T_OLD,
-           "series create": M_NEW, "provider register": E_NEW, "provider stake: approve": E_NEW,
-           "provider stake": E_NEW}
+NEAREST = {
+    "job close (settles: credits back, reserve unlocked)": T_OLD,
+    "burn expired credits (+ release)": T_OLD,
+    "series create": M_NEW,
+    "provider register": E_NEW,
+    "provider stake: approve": E_NEW,
+    "provider stake": E_NEW,
+}
 
 
 def run() -> list[Measurement]:
     with LocalChain() as chain, tempfile.TemporaryDirectory(prefix="bench-gas-") as tmp:
         w3 = connect(chain.url)
         senders = [Sender(w3, dev_account(i)) for i in range(6)]
-        dep = deploy_all(senders[0], network="local", params=DeployParams(), directory=Path(tmp),
-                         save=False)
+        dep = deploy_all(
+            senders[0], network="local", params=DeployParams(), directory=Path(tmp), save=False
+        )
         gov, holder = senders[0], senders[2]
         gov.transact(dep.contract(w3, "ComputeToken").functions.transfer(holder.address, WAD))
         base = _baselines(gov, holder, dev_account(7).address, dev_account(8).address)
@@ -133,8 +149,9 @@ def run() -> list[Measurement]:
     for name, gas in ops.items():
         if name in BUDGETS:
             label, text, limit = BUDGETS[name]
-            rows.append(Measurement(name, gas, "gas", label, base[label], text,
-                                    gas <= limit(base[label])))
+            rows.append(
+                Measurement(name, gas, "gas", label, base[label], text, gas <= limit(base[label]))
+            )
         else:
             label = NEAREST.get(name, E_OLD)
             rows.append(Measurement(name, gas, "gas", label, base[label]))

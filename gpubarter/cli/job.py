@@ -8,6 +8,7 @@ from gpubarter.cli import app
 from gpubarter.cli._compute import NetworkOpt, fmt_time, open_client, positive_id, print_fields
 from gpubarter.cli.output import console, show_tx
 from gpubarter.protocol.credits import ComputeClient
+from gpubarter.protocol.types import JobStatus
 from gpubarter.protocol.units import fmt_cpt, fmt_hours, hours_to_seconds
 
 job_app = typer.Typer(help="Jobs: redeem credits for GPU time.", no_args_is_help=True)
@@ -57,10 +58,19 @@ def ack(job_id: int = JobArg, network: str = NetworkOpt) -> None:
 
 @job_app.command()
 def close(job_id: int = JobArg, network: str = NetworkOpt) -> None:
-    """Close your job; unused credits come back."""
+    """Close your job; unused credits come back (for a running job, after the settlement grace:
+    run close again then)."""
     c = open_client(network)
-    unused = c.job(positive_id(job_id, "job id")).unused
-    show_tx(f"closed job {job_id}, {fmt_hours(unused)} returned", c.close(job_id))
+    result = c.close(positive_id(job_id, "job id"))
+    j = c.job(job_id)
+    if j.status is JobStatus.CLOSING:
+        show_tx(
+            f"closing job {job_id}: usage measured so far settles until "
+            f"{fmt_time(j.deadline)}; run `gpubarter job close {job_id}` again then",
+            result,
+        )
+    else:
+        show_tx(f"closed job {job_id}, {fmt_hours(j.unused)} returned", result)
     _summary(c, job_id)
 
 

@@ -18,9 +18,10 @@ class JobStatus(IntEnum):
     NONE = 0
     OPENED = 1
     ACKNOWLEDGED = 2
-    SERVED = 3
-    CLOSED = 4
-    REFUNDED = 5
+    CLOSING = 3
+    SERVED = 4
+    CLOSED = 5
+    REFUNDED = 6
 
 
 @dataclass(frozen=True)
