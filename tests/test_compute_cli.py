@@ -113,3 +113,25 @@ def test_cli_refuses_bad_amounts_before_touching_the_chain(args, message, capsys
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err, err
+
+
+def test_cli_close_claim_and_show(world: World, gpubarter) -> None:
+    holder = 2
+    running = world.acked_job(600)
+    out = gpubarter(holder, "job", "close", str(running))
+    assert f"closing job {running}" in out and f"gpubarter job close {running}" in out
+    world.travel(world.holder.jobs.functions.settlementGrace().call())
+    assert f"closed job {running}, 0.166667 GPU-h (600 GPU-s) returned" in gpubarter(
+        holder, "job", "close", str(running)
+    )
+
+    unacked = world.open_job(3_600)
+    world.travel(ACK_TIMEOUT_OF_H100 + 1)
+    out = gpubarter(holder, "job", "claim", str(unacked))
+    assert TX_LINE.search(out) and "1 GPU-h (3,600 GPU-s) returned, penalty 0.8 CPT" in out
+    assert "refunded" in gpubarter(holder, "job", "show", str(unacked))
+
+    out = gpubarter(holder, "series", "classes")
+    assert "nvidia-h100-80gb" in out and "4 CPT/GPU-h" in out and "penalty 20%" in out
+    out = gpubarter(holder, "provider", "show", world.provider.sender.address)
+    assert "registered  yes" in out and "9,999.2 CPT" in out  # 10,000 less the 0.8 slashed
