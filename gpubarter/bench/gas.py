@@ -30,6 +30,7 @@ from gpubarter.deploy_plan import WAD, DeployParams, role
 from gpubarter.protocol.credits import ComputeClient
 
 STORAGE_WRITE = 20_000
+BATCH = 100
 SPEC = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 DAY = 86_400
 
@@ -107,6 +108,26 @@ def _operations(w3: Web3, dep: Deployment, s: list[Sender]) -> dict[str, int]:
     return gas
 
 
+def _batched_usage(w3: Web3, dep: Deployment, s: list[Sender], n: int = BATCH) -> dict[str, int]:
+    """Marginal gas of one usage report inside a batch (what the metering oracle will pay):
+    one transaction applies a first report to each of ``n`` acknowledged jobs."""
+    gov, provider, holder = s[0], s[1], s[2]
+    g, p, h = (ComputeClient(x, dep) for x in (gov, provider, holder))
+    batcher, _ = deploy_contract(gov, "UsageBatcher", dep.address("Jobs"))
+    gov.transact(g.jobs.functions.grantRole(role("METERING_ROLE"), batcher.address))
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    sid = p.create_series(1, now, now + 30 * DAY).value
+    p.mint(sid, 100 * (n + 1), holder.address)
+    ids = []
+    for _ in range(n + 1):
+        job_id = h.open_job(sid, 100, SPEC).value
+        p.acknowledge(job_id)
+        ids.append(job_id)
+    one = gov.transact(batcher.functions.applyAll(ids[:1], [10])).gas_used
+    many = gov.transact(batcher.functions.applyAll(ids[1:], [10] * n)).gas_used
+    return {f"apply usage in a batch of {n} (marginal per report)": (many - one) // (n - 1)}
+
+
 #: Operation -> (baseline, budget text, limit from the baseline's gas).
 BUDGETS = {
     "credit transfer (new)": (T_NEW, "<= 1.10x plain transfer", lambda b: 1.10 * b),
@@ -124,6 +145,7 @@ BUDGETS = {
 }
 #: Unbudgeted operations are shown beside the closest plain operation.
 NEAREST = {
+    f"apply usage in a batch of {BATCH} (marginal per report)": T_OLD,
     "job close (settles: credits back, reserve unlocked)": T_OLD,
     "burn expired credits (+ release)": T_OLD,
     "series create": M_NEW,
@@ -144,6 +166,7 @@ def run() -> list[Measurement]:
         gov.transact(dep.contract(w3, "ComputeToken").functions.transfer(holder.address, WAD))
         base = _baselines(gov, holder, dev_account(7).address, dev_account(8).address)
         ops = _operations(w3, dep, senders)
+        ops.update(_batched_usage(w3, dep, senders))
 
     rows = [Measurement(f"baseline: {label}", gas, "gas") for label, gas in base.items()]
     for name, gas in ops.items():
