@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gpubarter.chain.contracts import Deployment, deploy_contract, save_deployment
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy_plan import PLAN, DeployParams
+from gpubarter.deploy_plan import PLAN, Call, DeployParams
 from gpubarter.settings import get_settings
 
 
@@ -25,6 +25,13 @@ def deploy_all(sender: Sender, *, network: str, params: DeployParams | None = No
     params = params or params_from_settings()
     dep = Deployment(chain_id=sender.chain_id, network=network, deployer=sender.address)
     for step in PLAN:
+        if isinstance(step, Call):
+            target = dep.contract(sender.w3, step.contract)
+            for args in step.each(sender.address, dep.contracts, params):
+                result = sender.transact(getattr(target.functions, step.function)(*args))
+                if progress:
+                    progress(f"{step.contract}.{step.function}", target.address, result.gas_used)
+            continue
         contract, result = deploy_contract(sender, step.contract,
                                            *step.args(sender.address, dep.contracts, params))
         dep.contracts[step.contract] = contract.address

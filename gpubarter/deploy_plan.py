@@ -11,7 +11,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eth_utils import keccak
+
 WAD = 10**18
+DAY = 86_400
+
+
+def role(name: str) -> bytes:
+    """An AccessControl role id: ``keccak256(name)``."""
+    return keccak(text=name)
+
+
+@dataclass(frozen=True)
+class GpuClassParams:
+    """A GPU class as governance defines it at deployment (see ``IGpuClasses.setClass``)."""
+
+    class_id: int
+    name: str
+    #: CPT wei locked per GPU-second of outstanding credits.
+    collateral_rate: int
+    ack_timeout_s: int
+    penalty_bps: int
+    active: bool = True
+
+
+DEFAULT_GPU_CLASSES: tuple[GpuClassParams, ...] = (
+    # Collateral of about 4 CPT per GPU-hour for an H100, scaled down for smaller slices.
+    GpuClassParams(1, "nvidia-h100-80gb", 1_111_111_111_111_111, 3_600, 2_000),
+    GpuClassParams(2, "nvidia-a100-80gb", 694_444_444_444_444, 3_600, 2_000),
+    GpuClassParams(3, "nvidia-l4-24gb", 138_888_888_888_888, 3_600, 2_000),
+)
 
 
 @dataclass(frozen=True)
@@ -19,6 +48,14 @@ class DeployParams:
     initial_supply_cpt: int = 1_000_000
     faucet_amount_cpt: int = 1_000
     faucet_cooldown_s: int = 86_400
+    #: Seconds between a provider's unstake request and its withdrawal.
+    unbonding_period_s: int = 7 * DAY
+    #: ComputeCredits metadata base URI: ``uri(id)`` is this followed by the decimal series id.
+    credits_base_uri: str = "http://127.0.0.1:8000/credits/"
+    gpu_classes: tuple[GpuClassParams, ...] = DEFAULT_GPU_CLASSES
+    #: Seconds late metered usage may still settle after a job is closed or past its deadline;
+    #: at least the metering oracle's challenge period.
+    settlement_grace_s: int = 3_600
 
 
 @dataclass(frozen=True)
@@ -28,9 +65,38 @@ class Step:
     args: Callable[[str, dict[str, str], DeployParams], list[Any]]
 
 
-PLAN: tuple[Step, ...] = (
+@dataclass(frozen=True)
+class Call:
+    """Transactions to an already deployed contract (role wiring, initial parameters)."""
+
+    contract: str
+    function: str
+    #: One argument list per transaction, from (deployer, addresses deployed so far, params).
+    each: Callable[[str, dict[str, str], DeployParams], list[list[Any]]]
+
+
+def _grant(contract: str, role_name: str, grantee: str) -> Call:
+    return Call(contract, "grantRole", lambda _d, a, _p: [[role(role_name), a[grantee]]])
+
+
+PLAN: tuple[Step | Call, ...] = (
     Step("ComputeToken", lambda deployer, _a, p: [
         deployer, p.initial_supply_cpt * WAD, p.faucet_amount_cpt * WAD, p.faucet_cooldown_s]),
-    # Governance (the deployer) administers it and grants DEAL_ROLE to the escrow later.
+    # Compute side: GPU classes, providers' stake, credit series, jobs (issue 3).
+    Step("GpuClasses", lambda deployer, _a, _p: [deployer]),
+    Call("GpuClasses", "setClass", lambda _d, _a, p: [
+        [c.class_id, c.name, c.collateral_rate, c.ack_timeout_s, c.penalty_bps, c.active]
+        for c in p.gpu_classes]),
+    Step("ProviderRegistry", lambda deployer, a, p: [
+        deployer, a["ComputeToken"], p.unbonding_period_s]),
+    Step("ComputeCredits", lambda deployer, a, p: [
+        deployer, a["ProviderRegistry"], a["GpuClasses"], p.credits_base_uri]),
+    Step("Jobs", lambda deployer, a, p: [
+        deployer, a["ComputeCredits"], a["ProviderRegistry"], p.settlement_grace_s]),
+    _grant("ProviderRegistry", "COLLATERAL_ROLE", "ComputeCredits"),
+    _grant("ProviderRegistry", "COLLATERAL_ROLE", "Jobs"),
+    _grant("ProviderRegistry", "SLASHER_ROLE", "Jobs"),
+    _grant("ComputeCredits", "JOBS_ROLE", "Jobs"),
+    # Datasets (issue 5): governance administers it and grants DEAL_ROLE to the escrow later.
     Step("DatasetRegistry", lambda deployer, _a, _p: [deployer]),
 )

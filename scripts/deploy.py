@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Importable in brownie's environment too: none of these import web3.
-from gpubarter.deploy_plan import PLAN, DeployParams  # noqa: E402
+from gpubarter.deploy_plan import PLAN, Call, DeployParams  # noqa: E402
 from gpubarter.deployments import Deployment, save_deployment  # noqa: E402
 from gpubarter.errors import ConfigError, GpuBarterError, SigningKeyError  # noqa: E402
 
@@ -43,7 +43,7 @@ def _params_from_env() -> DeployParams:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(DeployParams):
         raw = os.environ.get(f"GPUBARTER_{f.name.upper()}")
-        if raw is None:
+        if raw is None or not isinstance(f.default, (int, str)):  # scalars only (not the class table)
             continue
         try:
             values[f.name] = type(f.default)(raw)
@@ -89,6 +89,11 @@ def _deploy_with_brownie() -> Path:
     addresses: dict[str, str] = {}
     blocks: dict[str, int] = {}
     for step in PLAN:
+        if isinstance(step, Call):
+            target = getattr(brownie, step.contract)[-1]
+            for args in step.each(deployer.address, addresses, params):
+                getattr(target, step.function)(*args, {"from": deployer})
+            continue
         container = getattr(brownie, step.contract, None)
         if container is None:
             raise ConfigError(f"brownie has no contract {step.contract}: run `brownie compile`")

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from gpubarter import paths
 from gpubarter.errors import ChainError, ConfigError
@@ -92,8 +93,12 @@ def connect(url: str, *, timeout: float = 10.0, expect_chain_id: int | None = No
     """A Web3 connected to ``url``; a clear ChainError if it does not answer."""
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"RPC URL must start with http:// or https:// (got {redact(url)!r})")
+    # Cache only eth_chainId: web3's validation middleware asks for it around every eth_call
+    # (three round trips per read otherwise), and a chain's id never changes under a URL.
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout},
-                                exception_retry_configuration=None))
+                                exception_retry_configuration=None,
+                                cache_allowed_requests=True,
+                                cacheable_requests={RPCEndpoint("eth_chainId")}))
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:

@@ -92,7 +92,9 @@ class Sender:
         """Send ``call`` (a bound contract function) or a raw ``to``/``data`` transaction."""
         tx: dict[str, Any] = {"from": self.address, "value": value, "chainId": self.chain_id}
         if call is not None:
-            tx = call.build_transaction({**tx, "gas": gas or 1})  # gas estimated below
+            # Placeholders keep web3 from fetching gas and fee data; all are set below.
+            tx = call.build_transaction({**tx, "gas": gas or 1, "maxFeePerGas": 1,
+                                         "maxPriorityFeePerGas": 1})
             tx.pop("gas", None)
             for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
                 tx.pop(k, None)

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +157,15 @@ def _write_atomically(out: Path, artifacts: dict[str, dict[str, Any]], key: str)
         raise
 
 
+@cache
+def _ensure_fresh(directory: Path) -> None:
+    """Bring the build in ``directory`` up to date with the sources, once per process."""
+    compile_contracts()
+
+
 def load_artifact(name: str) -> dict[str, Any]:
     """Artifact of one contract, compiling first if the build is stale."""
+    _ensure_fresh(artifacts_dir())
     path = artifacts_dir() / f"{name}.json"
     if not path.is_file():
         compile_contracts()

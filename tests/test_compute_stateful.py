@@ -1,0 +1,372 @@
+"""Random sequences of provider, holder and meter actions against the real anvil chain, with the
+compute side's invariants checked after every step (hypothesis ``RuleBasedStateMachine``).
+
+Each example starts from the same chain state (``evm_snapshot`` / ``evm_revert``). Every action
+is predicted to succeed or to be refused with a named error; the model then follows the chain.
+
+Invariants:
+- locked stake of each provider = Σ collateral of its series + Σ penalty reserves of its running
+  jobs, and each series' collateral >= its outstanding credits x its collateral rate;
+- minted = outstanding + burned for every series, and the outstanding credits are exactly the
+  balances of all holders plus the Jobs contract's custody (nothing lost or created);
+- the Jobs contract holds exactly the unused credits of running jobs, and delivered = Σ usage;
+- CPT held by the registry = Σ (stake + unbonding), no stake below its locked part, and CPT is
+  conserved across every account.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pytest
+from compute_world import H100, SPEC, World, penalty_of
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+
+from gpubarter.chain.revert import error_name
+from gpubarter.deploy_plan import WAD
+from gpubarter.errors import TransactionReverted
+from gpubarter.protocol.credits import ComputeClient
+from gpubarter.protocol.types import JobStatus, ProviderInfo
+
+#: (rule, outcome) -> count over the run, printed at the end (``pytest -s``): what was covered.
+OUTCOMES: Counter[tuple[str, str]] = Counter()
+RUNNING = (JobStatus.OPENED, JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
+#: GPU-seconds: mostly affordable, sometimes a whole balance, sometimes beyond 64 bits.
+AMOUNTS = st.sampled_from([1, 60, 600, 3_600, 3_600, 36_000, 2**64])
+UINT64_MAX = 2**64 - 1
+#: A share of the sender's balance: small parts, all of it, more than it (refused), or 2^64.
+SHARES = st.sampled_from([0.01, 0.1, 0.5, 1.0, 2.0, float("inf")])
+
+
+def _share(balance: int, share: float) -> int:
+    return 2**64 if share == float("inf") else max(1, int(balance * share))
+
+
+@dataclass
+class JobModel:
+    series_id: int
+    holder: ComputeClient
+    max_seconds: int
+    used: int = 0
+    status: JobStatus = JobStatus.OPENED
+
+
+@dataclass
+class SeriesModel:
+    provider: ComputeClient
+    minted: int = 0
+    burned: int = 0
+    delivered: int = 0
+    jobs: list[int] = field(default_factory=list)
+
+
+def _expect(send, error: str | None):
+    """Run ``send``; it must succeed when ``error`` is None, else revert with ``error``.
+
+    Outcomes are recorded as hypothesis events (``--hypothesis-show-statistics`` lists them)."""
+    event(error or "succeeded")
+    OUTCOMES[(sys._getframe(1).f_code.co_name, error or "succeeded")] += 1
+    if error is None:
+        return send()
+    with pytest.raises(TransactionReverted) as info:
+        send()
+    assert error_name(info.value.reason) == error, info.value.reason
+    return None
+
+
+def make_machine(world: World) -> type[RuleBasedStateMachine]:
+    w = world
+    providers = (w.provider, w.provider2)
+    holders = (w.holder, w.other)
+    jobs_address = w.deployment.address("Jobs")
+    registry_address = w.deployment.address("ProviderRegistry")
+    cpt_accounts = [c.sender.address for c in (w.gov, *providers, *holders, w.meter)] + [
+        registry_address
+    ]
+    grace = int(w.holder.jobs.functions.settlementGrace().call())
+    total_cpt = sum(w.gov.cpt_balance(a) for a in cpt_accounts)
+
+    class ComputeMachine(RuleBasedStateMachine):
+        series = Bundle("series")
+        jobs = Bundle("jobs")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.snapshot = w.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.model: dict[int, SeriesModel] = {}
+            self.job_models: dict[int, JobModel] = {}
+
+        def teardown(self) -> None:
+            w.w3.provider.make_request("evm_revert", [self.snapshot])
+            for c in (w.gov, *providers, *holders, w.meter):
+                c.sender.reset_nonce()
+
+        @initialize(target=series)
+        def existing_series(self) -> int:
+            s = w.holder.series(w.series_id)
+            self.model[w.series_id] = SeriesModel(w.provider, minted=s.minted, burned=s.burned)
+            return w.series_id
+
+        @initialize(target=jobs)
+        def existing_jobs(self):
+            """Every example starts with two jobs on the world series, one opened, one
+            acknowledged, so the job rules always have something to act on."""
+            ids = []
+            for ack in (False, True):
+                job_id = w.holder.open_job(w.series_id, 3_600, SPEC).value
+                self.job_models[job_id] = JobModel(w.series_id, w.holder, 3_600)
+                if ack:
+                    w.provider.acknowledge(job_id)
+                    self.job_models[job_id].status = JobStatus.ACKNOWLEDGED
+                ids.append(job_id)
+            return multiple(*ids)
+
+        # ---------------------------------------------------------------- providers
+
+        @rule(p=st.sampled_from(providers), amount=st.sampled_from([1, 100 * WAD, 10**30]))
+        def stake(self, p: ComputeClient, amount: int) -> None:
+            error = None if p.cpt_balance() >= amount else "ERC20InsufficientBalance"
+            if error:  # approve first so that the balance, not the allowance, is what fails
+                p.sender.transact(p.token.functions.approve(registry_address, amount))
+            _expect(lambda: p.stake(amount), error)
+
+        @rule(p=st.sampled_from(providers), share=st.sampled_from([0.1, 0.5, 1.0, 2.0]))
+        def unstake(self, p: ComputeClient, share: float) -> None:
+            free = p.provider().free
+            amount = max(1, int(free * share))
+            _expect(
+                lambda: p.request_unstake(amount),
+                None if amount <= free else "ProviderRegistryInsufficientFreeStake",
+            )
+
+        @rule(p=st.sampled_from(providers))
+        def withdraw(self, p: ComputeClient) -> None:
+            info = p.provider()
+            error = (
+                "ProviderRegistryNothingToWithdraw"
+                if info.unbonding == 0
+                else "ProviderRegistryStillUnbonding"
+                if w.now() + 1 < info.unbonding_end
+                else None
+            )
+            if error != "ProviderRegistryStillUnbonding":  # the next block's time decides the edge
+                _expect(p.withdraw, error)
+
+        @rule(target=series, p=st.sampled_from(providers), days=st.sampled_from([1, 10, 40]))
+        def create_series(self, p: ComputeClient, days: int) -> int:
+            now = w.now()
+            sid = p.create_series(H100.class_id, now, now + days * 86_400).value
+            self.model[sid] = SeriesModel(p)
+            return sid
+
+        @rule(sid=series, to=st.sampled_from(holders), amount=AMOUNTS)
+        def mint(self, sid: int, to: ComputeClient, amount: int) -> None:
+            m, s = self.model[sid], w.holder.series(sid)
+            error = (
+                "ComputeCreditsSeriesExpired"
+                if w.now() + 1 >= s.end
+                else "ComputeCreditsAmountOverflow"
+                if amount > UINT64_MAX
+                else "ProviderRegistryInsufficientFreeStake"
+                if amount * s.collateral_rate > m.provider.provider().free
+                else None
+            )
+            if w.now() + 1 == s.end:
+                return  # the next block's time decides the edge
+            if _expect(lambda: m.provider.mint(sid, amount, to.sender.address), error):
+                m.minted += amount
+
+        @rule(sid=series)
+        def release_collateral(self, sid: int) -> None:
+            s = w.holder.series(sid)
+            error = (
+                None
+                if s.collateral > s.outstanding * s.collateral_rate
+                else "ComputeCreditsNothingToRelease"
+            )
+            _expect(lambda: w.other.release_collateral(sid), error)
+
+        @rule(sid=series, holder=st.sampled_from(holders))
+        def burn_expired(self, sid: int, holder: ComputeClient) -> None:
+            s, balance = w.holder.series(sid), holder.credit_balance(sid)
+            if w.now() + 1 == s.end:
+                return
+            error = (
+                "ComputeCreditsSeriesNotExpired"
+                if w.now() + 1 < s.end
+                else "ComputeCreditsZeroAmount"
+                if balance == 0
+                else None
+            )
+            if _expect(lambda: w.gov.burn_expired(holder.sender.address, sid, balance or 0), error):
+                self.model[sid].burned += balance
+
+        # ------------------------------------------------------------------ holders
+
+        @rule(sid=series, a=st.sampled_from(holders), b=st.sampled_from(holders), share=SHARES)
+        def transfer(self, sid: int, a: ComputeClient, b: ComputeClient, share: float) -> None:
+            amount = _share(a.credit_balance(sid), share)
+            error = None if a.credit_balance(sid) >= amount else "ERC1155InsufficientBalance"
+            _expect(lambda: a.transfer(sid, b.sender.address, amount), error)
+
+        @rule(target=jobs, sid=series, holder=st.sampled_from(holders), share=SHARES)
+        def open_job(self, sid: int, holder: ComputeClient, share: float):
+            amount = _share(holder.credit_balance(sid), share)
+            s = w.holder.series(sid)
+            if w.now() + 1 == s.end:
+                return multiple()
+            reserve = amount * s.collateral_rate * s.penalty_bps // 10_000
+            error = (
+                "JobsAmountOverflow"
+                if amount > UINT64_MAX
+                else "ComputeCreditsSeriesExpired"
+                if w.now() + 1 >= s.end
+                else "ERC1155InsufficientBalance"
+                if holder.credit_balance(sid) < amount
+                else "ProviderRegistryInsufficientFreeStake"
+                if reserve > self.model[sid].provider.provider().free
+                else None
+            )
+            sent = _expect(lambda: holder.open_job(sid, amount, SPEC), error)
+            if sent is None:
+                return multiple()
+            self.job_models[sent.value] = JobModel(sid, holder, amount)
+            self.model[sid].jobs.append(sent.value)
+            return sent.value
+
+        @rule(job_id=jobs)
+        def acknowledge(self, job_id: int) -> None:
+            j, job = self.job_models[job_id], w.holder.job(job_id)
+            if w.now() + 1 == job.ack_deadline + 1:
+                return
+            error = (
+                "JobsInvalidStatus"
+                if j.status is not JobStatus.OPENED
+                else "JobsAckWindowEnded"
+                if w.now() + 1 > job.ack_deadline
+                else None
+            )
+            if _expect(lambda: self.model[j.series_id].provider.acknowledge(job_id), error):
+                j.status = JobStatus.ACKNOWLEDGED
+
+        @rule(job_id=jobs, seconds=AMOUNTS)
+        def apply_usage(self, job_id: int, seconds: int) -> None:
+            j = self.job_models[job_id]
+            error = (
+                None
+                if j.status in (JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
+                else "JobsInvalidStatus"
+            )
+            if _expect(lambda: w.meter.apply_usage(job_id, seconds), error):
+                applied = min(seconds, j.max_seconds - j.used)
+                j.used += applied
+                self.model[j.series_id].burned += applied
+                self.model[j.series_id].delivered += applied
+                if j.used == j.max_seconds:
+                    j.status = JobStatus.SERVED
+
+        @rule(job_id=jobs)
+        def close(self, job_id: int) -> None:
+            """The holder closes; a closing job is settled by anyone once its grace has passed."""
+            j, job = self.job_models[job_id], w.holder.job(job_id)
+            nxt, closer = w.now() + 1, j.holder
+            if j.status is JobStatus.CLOSING:
+                if nxt == job.deadline:
+                    return  # the next block's time decides the edge
+                closer = w.other
+                error = None if nxt >= job.deadline else "JobsSettling"
+            else:
+                error = None if j.status in RUNNING else "JobsInvalidStatus"
+            if _expect(lambda: closer.close(job_id), error):
+                acked = j.status is JobStatus.ACKNOWLEDGED
+                j.status = JobStatus.CLOSING if acked and grace else JobStatus.CLOSED
+
+        @rule(job_id=jobs)
+        def claim(self, job_id: int) -> None:
+            j, job = self.job_models[job_id], w.holder.job(job_id)
+            nxt = w.now() + 1
+            if nxt in (job.ack_deadline + 1, job.deadline + grace):
+                return
+            if j.status is JobStatus.OPENED:
+                error = None if nxt > job.ack_deadline else "JobsNotClaimable"
+            elif j.status is JobStatus.ACKNOWLEDGED:
+                error = None if nxt >= job.deadline + grace else "JobsNotClaimable"
+            else:
+                error = "JobsInvalidStatus"
+            cpt = j.holder.cpt_balance()
+            if _expect(lambda: j.holder.claim(job_id), error):
+                j.status = JobStatus.REFUNDED
+                assert j.holder.cpt_balance() == cpt + penalty_of(j.max_seconds - j.used)
+
+        @rule(seconds=st.sampled_from([60, 3_600, 86_400, 10 * 86_400]))
+        def time_travel(self, seconds: int) -> None:
+            w.travel(seconds)
+
+        # --------------------------------------------------------------- invariants
+
+        @invariant()
+        def books_balance(self) -> None:
+            """All invariants at once, so that each series and stake is read once per step."""
+            series = {sid: w.holder.series(sid) for sid in self.model}
+            stakes = {
+                p: ProviderInfo.decode(
+                    p.sender.address,
+                    w.holder.registry.functions.providerOf(p.sender.address).call(),
+                    "",
+                )
+                for p in providers
+            }
+            running = [j for j in self.job_models.values() if j.status in RUNNING]
+
+            # Locked stake = Σ series collateral + Σ penalty reserves; collateral covers credits.
+            for p, info in stakes.items():
+                assert info.stake >= info.locked >= 0
+                mine = [sid for sid, m in self.model.items() if m.provider is p]
+                reserves = sum(penalty_of(j.max_seconds) for j in running if j.series_id in mine)
+                assert info.locked == sum(series[sid].collateral for sid in mine) + reserves
+            for sid, s in series.items():
+                assert s.collateral >= s.outstanding * s.collateral_rate
+
+                # Minted = outstanding + burned; outstanding = holders' balances + custody.
+                m = self.model[sid]
+                assert (s.minted, s.burned, s.delivered) == (m.minted, m.burned, m.delivered)
+                assert s.minted == s.outstanding + s.burned
+                custody = sum(j.max_seconds - j.used for j in running if j.series_id == sid)
+                assert w.holder.credit_balance(sid, jobs_address) == custody
+                assert sum(h.credit_balance(sid) for h in holders) + custody == s.outstanding
+
+            # CPT: the registry holds Σ (stake + unbonding); no CPT appears or disappears.
+            assert w.gov.cpt_balance(registry_address) == sum(
+                i.stake + i.unbonding for i in stakes.values()
+            )
+            assert sum(w.gov.cpt_balance(a) for a in cpt_accounts) == total_cpt
+
+    return ComputeMachine
+
+
+@pytest.mark.slow
+def test_compute_state_machine(world: World) -> None:
+    for p in (world.provider, world.provider2):  # some CPT left to stake during the run
+        world.gov.sender.transact(world.gov.token.functions.transfer(p.sender.address, 1_000 * WAD))
+    run_state_machine_as_test(
+        make_machine(world),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=20,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    print("\noutcomes:", ", ".join(f"{r} {o}: {n}" for (r, o), n in sorted(OUTCOMES.items())))
