@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
+
+from gpubarter.testing import wait_for
 
 
 def fuzz(operation: Any, mode: GenerationMode, counter: list[int]) -> Callable[[], None]:
@@ -31,6 +34,8 @@ def fuzz(operation: Any, mode: GenerationMode, counter: list[int]) -> Callable[[
 
 
 def test_no_request_gets_a_server_error(service):
+    # /ready answers 503 until the indexer's first step (that is its job): fuzz a ready service
+    wait_for("readiness", lambda: httpx.get(f"{service.url}/api/v1/ready").status_code == 200)
     schema = schemathesis.openapi.from_url(f"{service.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 6
