@@ -16,6 +16,8 @@ from backend.db.models import ChainEvent
 router = APIRouter(prefix="/events", tags=["events"])
 
 Hash = Annotated[str, Query(pattern=r"^0x[0-9a-fA-F]{64}$")]
+#: Block numbers fit a signed 64-bit column (PostgreSQL BIGINT); larger values are refused, not 500s.
+BlockNumber = Annotated[int, Query(ge=0, le=2**63 - 1)]
 Name = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9]*$")]
 
 
@@ -40,9 +42,9 @@ def list_events(
     contract: Name | None = None,
     name: Name | None = None,
     tx_hash: Hash | None = None,
-    from_block: Annotated[int | None, Query(ge=0)] = None,
-    to_block: Annotated[int | None, Query(ge=0)] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    from_block: BlockNumber | None = None,
+    to_block: BlockNumber | None = None,
+    limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[EventPublic]:
     settings = request.app.state.settings

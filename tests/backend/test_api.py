@@ -40,6 +40,7 @@ def test_events_follow_the_chain_with_filters_and_cursor_pages(client, deploymen
     ("/api/v1/events?cursor=not-a-cursor", 400, "invalid-cursor"),
     ("/api/v1/events?limit=0", 422, "invalid-request"),
     ("/api/v1/events?from_block=-1", 422, "invalid-request"),
+    ("/api/v1/events?to_block=99999999999999999999", 422, "invalid-request"),
     ("/api/v1/events?tx_hash=0x12", 422, "invalid-request"),
     ("/api/v1/events?name=Drop%20table", 422, "invalid-request"),
     ("/api/v1/events/999999", 404, "not-found"),
