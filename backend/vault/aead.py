@@ -82,5 +82,5 @@ class ShardDecryptor:
         try:
             return self._ctx.finalize_with_tag(self._held)
         except InvalidTag:
-            raise IntegrityError(f"{self._what} failed AES-GCM authentication: the ciphertext was "
-                                 "altered or truncated, or it was sealed with another key") from None
+            raise IntegrityError(f"{self._what} failed AES-GCM authentication: the ciphertext "
+                                 "was altered or truncated, or sealed with another key") from None

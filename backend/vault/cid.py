@@ -132,7 +132,8 @@ class CidBuilder:
             self._pending += view
 
     def _leaf(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._push(0, _Link(_cid_bytes(_RAW, hashlib.sha256(chunk).digest()), len(chunk), len(chunk)))
+        cid = _cid_bytes(_RAW, hashlib.sha256(chunk).digest())
+        self._push(0, _Link(cid, len(chunk), len(chunk)))
 
     def _push(self, level: int, link: _Link) -> None:
         if level == len(self._levels):

@@ -1,8 +1,8 @@
 """Where the vault keeps things, and which content store to use.
 
-With no IPFS API configured (``--ipfs-api``, or ``ipfs_api`` in the settings: ``GPUBARTER_IPFS_API``) the embedded
-store under ``<state dir>/vault/store`` is used. Keys live in
-``<state dir>/vault/keys`` unless ``GPUBARTER_VAULT_KEYS`` names another folder (see :mod:`gpubarter.settings`).
+With no IPFS API configured (``--ipfs-api``, or ``GPUBARTER_IPFS_API`` in
+:mod:`gpubarter.settings`) the embedded store under ``<state dir>/vault/store`` is used.
+Keys live in ``<state dir>/vault/keys`` unless ``GPUBARTER_VAULT_KEYS`` names a folder.
 """
 
 from __future__ import annotations

@@ -57,7 +57,8 @@ class EmbeddedStore:
             (self.root / "objects").mkdir(parents=True, exist_ok=True)
             (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreUnavailable(f"cannot use {self.root} as the embedded store: {exc.strerror}") from None
+            raise StoreUnavailable(f"cannot use {self.root} as the embedded store: "
+                                   f"{exc.strerror}") from None
 
     def path_of(self, cid: str) -> Path:
         return self.root / "objects" / normalize_cid(cid)
@@ -73,8 +74,9 @@ class EmbeddedStore:
         try:
             f = path.open("rb")
         except FileNotFoundError:
-            raise ContentNotFound(f"{cid} is not in the embedded store at {self.root}; seal the "
-                                  "dataset here or point --ipfs-api at the node that holds it") from None
+            raise ContentNotFound(f"{cid} is not in the embedded store at {self.root}; seal "
+                                  "the dataset here or point --ipfs-api at the node that holds "
+                                  "it") from None
         with f:
             while chunk := f.read(READ_CHUNK):
                 yield chunk

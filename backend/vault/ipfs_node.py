@@ -82,7 +82,8 @@ class LocalIpfsNode:
             proc = subprocess.run([node, str(cli), "init", "--profile", "test"], env=self._env(),
                                   capture_output=True, text=True, timeout=120)
             if proc.returncode != 0:
-                raise NodeStartError(f"ipfs init failed in {self.repo}: {proc.stderr.strip()[-400:]}")
+                tail = proc.stderr.strip()[-400:]
+                raise NodeStartError(f"ipfs init failed in {self.repo}: {tail}")
         config_path = self.repo / "config"
         config = json.loads(config_path.read_text())
         self.api_port = free_port(self.host)

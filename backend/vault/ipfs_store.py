@@ -11,7 +11,7 @@ CID is computed, so a node that is down or slow costs a retry, never half an obj
 from __future__ import annotations
 
 import contextlib
-import os
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,9 +69,9 @@ class IpfsWriter:
             self.abort()
         got = normalize_cid(str(reply["Hash"]))
         if got != expected:
-            raise IntegrityError(f"the IPFS node at {self._store.location} stored the bytes as {got} "
-                                 f"but they hash to {expected}: the node does not use Kubo's default "
-                                 "chunking (256 KiB, balanced, raw leaves)")
+            raise IntegrityError(f"the IPFS node at {self._store.location} stored the bytes as "
+                                 f"{got} but they hash to {expected}: the node does not use "
+                                 "Kubo's default chunking (256 KiB, balanced, raw leaves)")
         return got
 
     def abort(self) -> None:
@@ -89,7 +89,7 @@ class IpfsStore:
 
         self.location = api
         self.timeout_s = timeout_s
-        self.spool_dir = spool_dir or Path(os.environ.get("TMPDIR", "/tmp")) / "gpubarter-ipfs-spool"
+        self.spool_dir = spool_dir or Path(tempfile.gettempdir()) / "gpubarter-ipfs-spool"
         try:
             self._client = ipfshttpclient.Client(to_multiaddr(api), session=True,
                                                  timeout=(min(5.0, timeout_s), timeout_s))
@@ -114,7 +114,8 @@ class IpfsStore:
             raise StoreUnavailable(f"cannot reach an IPFS node at {self.location}; start it "
                                    "(ipfs daemon) or fix --ipfs-api, then try again") from None
         except exc.ErrorResponse as e:
-            raise StoreUnavailable(f"the IPFS node at {self.location} refused {method}: {e}") from None
+            raise StoreUnavailable(f"the IPFS node at {self.location} refused {method}: "
+                                   f"{e}") from None
         except exc.Error as e:
             raise StoreUnavailable(f"IPFS {method} at {self.location} failed: {e}") from None
 
@@ -153,7 +154,8 @@ class IpfsStore:
                 from ipfshttpclient import exceptions as exc
 
                 if isinstance(e, exc.Error | OSError):
-                    raise StoreUnavailable(f"reading {cid} from {self.location} failed: {e}") from None
+                    raise StoreUnavailable(f"reading {cid} from {self.location} failed: "
+                                           f"{e}") from None
                 raise
         if pending:
             yield bytes(pending)

@@ -46,7 +46,8 @@ class KeyStore:
             doc = {"manifest": normalize_cid(manifest_cid), "keys": [k.hex() for k in keys]}
             atomic_write(path, json.dumps(doc, indent=1).encode() + b"\n", mode=0o600)
         except OSError as exc:
-            raise KeyStoreError(f"cannot write the key store at {self.root}: {exc.strerror}") from None
+            raise KeyStoreError(f"cannot write the key store at {self.root}: "
+                                f"{exc.strerror}") from None
         return path
 
     def has(self, manifest_cid: str) -> bool:
@@ -58,7 +59,8 @@ class KeyStore:
             mode = path.stat().st_mode
         except FileNotFoundError:
             raise KeyStoreError(f"no keys for {manifest_cid} in {self.root}; give the key with "
-                                "--key-file, or use the key store of the owner who sealed it") from None
+                                "--key-file, or use the key store of the owner who sealed "
+                                "it") from None
         if stat.S_IMODE(mode) & 0o077:
             raise KeyStoreError(f"{path} can be read by other users (mode {stat.S_IMODE(mode):o}); "
                                 f"run `chmod 600 {path}` and try again")
@@ -72,5 +74,6 @@ class KeyStore:
     def key(self, manifest_cid: str, index: int) -> bytes:
         keys = self.load(manifest_cid)
         if not 0 <= index < len(keys):
-            raise KeyStoreError(f"{manifest_cid} has {len(keys)} shard keys; there is no shard {index}")
+            raise KeyStoreError(f"{manifest_cid} has {len(keys)} shard keys; there is no "
+                                f"shard {index}")
         return keys[index]

@@ -91,7 +91,8 @@ class Manifest(_Model):
             m = cls.model_validate(json.loads(data))
         except (ValueError, ValidationError) as exc:
             first = str(exc).splitlines()[:3]
-            raise ManifestError(f"{where} is not a valid dataset manifest: {' '.join(first)}") from None
+            raise ManifestError(f"{where} is not a valid dataset manifest: "
+                                f"{' '.join(first)}") from None
         if [s.index for s in m.shards] != list(range(m.k)):
             raise ManifestError(f"{where}: shard indexes are not 0..{m.k - 1} in order")
         if m.computed_root() != m.merkle_root:

@@ -14,7 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.vault.aead import ShardEncryptor, key_commitment, new_key, new_nonce, shard_aad
+from backend.vault.aead import (
+    TAG_BYTES,
+    ShardEncryptor,
+    key_commitment,
+    new_key,
+    new_nonce,
+    shard_aad,
+)
 from backend.vault.keystore import KeyStore
 from backend.vault.manifest import Licence, Manifest, ShardEntry
 from backend.vault.merkle import merkle_root
@@ -52,8 +59,8 @@ def seal_shard(source: ShardSource, count: int, store: ContentStore, *,
         cid = writer.commit()
     finally:
         writer.abort()
-    entry = ShardEntry(index=source.index, cid=cid, ciphertext_bytes=size + 16, plaintext_bytes=size,
-                       plaintext_sha256=digest.hexdigest(), nonce=nonce.hex(),
+    entry = ShardEntry(index=source.index, cid=cid, ciphertext_bytes=size + TAG_BYTES,
+                       plaintext_bytes=size, plaintext_sha256=digest.hexdigest(), nonce=nonce.hex(),
                        key_commitment=key_commitment(key), rows=source.rows)
     return entry, key
 
@@ -66,8 +73,9 @@ def seal_plan(plan: ShardPlan, store: ContentStore, keystore: KeyStore, *, name:
         entries.append(entry)
         keys.append(key)
     root = merkle_root([bytes.fromhex(e.plaintext_sha256) for e in entries])
-    manifest = Manifest(name=name, kind=plan.kind, schema=plan.schema, source_bytes=plan.source_bytes,
-                        licence=licence, shards=entries, merkle_root="0x" + root.hex())
+    manifest = Manifest(name=name, kind=plan.kind, schema=plan.schema,
+                        source_bytes=plan.source_bytes, licence=licence, shards=entries,
+                        merkle_root="0x" + root.hex())
     manifest_cid = add_bytes(store, manifest.to_bytes())
     key_file = keystore.save(manifest_cid, keys)
     return SealResult(manifest_cid, manifest, [e.key_commitment for e in entries], key_file)

@@ -62,5 +62,6 @@ def plan_folder(root: Path, k: int) -> ShardPlan:
         groups[shard].append(item)
         done += item[2]
     listing = [{"path": n, "bytes": s, "shard": i} for i, g in enumerate(groups) for _, n, s in g]
-    sources = [ShardSource(i, _tar_size(g), len(g), lambda g=g: _tar(g)) for i, g in enumerate(groups)]
+    sources = [ShardSource(i, _tar_size(g), len(g), lambda g=g: _tar(g))
+               for i, g in enumerate(groups)]
     return ShardPlan("folder", {"format": "tar (pax) per shard", "files": listing}, sources, total)

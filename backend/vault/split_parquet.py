@@ -71,7 +71,7 @@ def plan_parquet(path: Path, k: int, *, spool_dir: Path | None) -> ShardPlan:
             f.close()
             discard(tmp)
 
-    sources = [ShardSource(i, size * (cuts[i + 1] - cuts[i]) // max(total, 1), cuts[i + 1] - cuts[i],
+    sources = [ShardSource(i, size * (cuts[i + 1] - cuts[i]) // total, cuts[i + 1] - cuts[i],
                            lambda a=cuts[i], b=cuts[i + 1]: produce(a, b)) for i in range(k)]
     schema = {"format": "parquet", "split": "row groups" if on_groups else "rows",
               "fields": [{"name": fld.name, "type": str(fld.type), "nullable": fld.nullable}

@@ -11,6 +11,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -29,7 +30,7 @@ from backend.vault.keystore import parse_key
 from backend.vault.manifest import Licence, load_manifest
 from backend.vault.seal import seal_plan
 from backend.vault.sharding import KINDS, plan_shards
-from backend.vault.unseal import open_shard, verify_dataset
+from backend.vault.unseal import check_key, open_shard, verify_dataset
 from gpubarter.cli.dataset import dataset_app
 from gpubarter.cli.output import console, err
 from gpubarter.errors import ConfigError
@@ -37,6 +38,7 @@ from gpubarter.errors import ConfigError
 IpfsApiOpt = typer.Option(None, "--ipfs-api", help="IPFS node RPC API (Kubo), e.g. "
                           "http://127.0.0.1:5001. Default: GPUBARTER_IPFS_API, else the "
                           "embedded store in the state dir.")
+OutOpt = typer.Option(..., "--out", "-o", help="Where to write the plaintext.")
 JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
@@ -44,7 +46,7 @@ JsonOpt = typer.Option(False, "--json", help="Print JSON instead of a table.")
 def _progress(what: str, total: int) -> Iterator[Callable[[int], None]]:
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                TransferSpeedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(what, total=total)
         yield lambda n: bar.advance(task, n)
 
@@ -58,9 +60,9 @@ def _table(*columns: str) -> Table:
 
 @dataset_app.command()
 def seal(
-    path: Path = typer.Argument(..., help="A file (CSV, Parquet, JSONL or any bytes) or a folder."),
+    path: Annotated[Path, typer.Argument(help="A file (CSV, Parquet, JSONL, bytes) or a folder.")],
     k: int = typer.Option(..., "--k", "-k", help="Shards = release steps."),
-    kind: str | None = typer.Option(None, help=f"One of {', '.join(KINDS)}; default from the name."),
+    kind: str | None = typer.Option(None, help=f"One of {', '.join(KINDS)}; default: by name."),
     name: str | None = typer.Option(None, help="Dataset name (default: the file name)."),
     licence: str = typer.Option("proprietary", help="Licence id (SPDX) recorded in the manifest."),
     terms: str = typer.Option("", help="Licence terms recorded in the manifest."),
@@ -93,9 +95,9 @@ def seal(
 def open_cmd(
     manifest_cid: str = typer.Argument(..., help="The dataset's manifest CID."),
     shard: int = typer.Option(..., "--shard", "-s", help="Shard index (release step, from 0)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Where to write the plaintext."),
-    key_file: Path | None = typer.Option(None, help="A file holding the shard key as hex "
-                                         "(default: the owner's key store)."),
+    out: Path = OutOpt,
+    key_file: Annotated[Path | None, typer.Option(help="A file holding the shard key as hex "
+                                                  "(default: the owner's key store).")] = None,
     ipfs_api: str | None = IpfsApiOpt,
 ) -> None:
     """Fetch one shard, check its CID, GCM tag and plaintext hash, and decrypt it."""
@@ -108,7 +110,7 @@ def open_cmd(
     else:
         key = open_keystore().key(manifest_cid, shard)
     manifest = load_manifest(store, manifest_cid)
-    entry = manifest.shard(shard)
+    entry = check_key(manifest, shard, key)
     with _progress(f"opening shard {shard}", entry.ciphertext_bytes) as advance:
         open_shard(store, manifest_cid, shard, key, out, progress=advance)
     console.print(f"shard {shard} of {manifest.name}: {entry.plaintext_bytes:,} bytes -> {out} "

@@ -49,7 +49,8 @@ def refuse_open(store: EmbeddedStore | IpfsStore, cid: str, index: int, key: byt
 
 
 def test_truncated_ciphertext_is_refused_and_a_restored_copy_opens(
-        tmp_path: Path, embedded_store: EmbeddedStore, keystore: KeyStore, sealed: SealResult) -> None:
+        tmp_path: Path, embedded_store: EmbeddedStore, keystore: KeyStore,
+        sealed: SealResult) -> None:
     obj = embedded_store.path_of(sealed.manifest.shards[1].cid)
     good = obj.read_bytes()
     obj.write_bytes(good[:-100])
@@ -89,8 +90,9 @@ def test_a_manifest_pointing_at_altered_ciphertext_fails_gcm_authentication(
                 IntegrityError, "truncated|AES-GCM authentication")
 
 
-def test_wrong_key_is_refused_before_anything_is_written(tmp_path: Path, embedded_store: EmbeddedStore,
-                                                        keystore: KeyStore, sealed: SealResult) -> None:
+def test_wrong_key_is_refused_before_anything_is_written(
+        tmp_path: Path, embedded_store: EmbeddedStore, keystore: KeyStore,
+        sealed: SealResult) -> None:
     other = keystore.key(sealed.manifest_cid, 0)  # a real key, but of another shard
     refuse_open(embedded_store, sealed.manifest_cid, 1, other, tmp_path / "s1", WrongKeyError,
                 "not the key of shard 1")
@@ -98,12 +100,14 @@ def test_wrong_key_is_refused_before_anything_is_written(tmp_path: Path, embedde
                 "does not match the commitment")
 
 
-def test_manifest_not_matching_its_cid_is_refused(embedded_store: EmbeddedStore, sealed: SealResult) -> None:
+def test_manifest_not_matching_its_cid_is_refused(embedded_store: EmbeddedStore,
+                                                  sealed: SealResult) -> None:
     obj = embedded_store.path_of(sealed.manifest_cid)
     doc = json.loads(obj.read_bytes())
     doc["shards"][0]["key_commitment"] = key_commitment(new_key())
     obj.write_bytes(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
-    with pytest.raises(IntegrityError, match=f"manifest {sealed.manifest_cid} does not match its CID"):
+    expected = f"manifest {sealed.manifest_cid} does not match its CID"
+    with pytest.raises(IntegrityError, match=expected):
         load_manifest(embedded_store, sealed.manifest_cid)
 
 
@@ -202,14 +206,15 @@ def test_ipfs_node_down_is_refused_and_a_retry_succeeds(tmp_path: Path, ipfs_nod
     assert (tmp_path / "s1").read_bytes() == src.read_bytes()[150_000:]
 
 
-def test_ipfs_node_too_slow_is_refused_and_a_retry_succeeds(tmp_path: Path, ipfs_node: LocalIpfsNode,
+def test_ipfs_node_too_slow_is_refused_and_a_retry_succeeds(tmp_path: Path,
+                                                            ipfs_node: LocalIpfsNode,
                                                             keystore: KeyStore) -> None:
     src = tmp_path / "data.bin"
     src.write_bytes(os.urandom(300_000))
     store = IpfsStore(ipfs_node.api_url, timeout_s=1.5, spool_dir=tmp_path / "spool")
     ipfs_node.pause()  # the real node stops answering but keeps its port open
     try:
-        with pytest.raises(StoreUnavailable, match="did not answer within 1.5 s"):
+        with pytest.raises(StoreUnavailable, match=r"did not answer within 1\.5 s"):
             seal_dataset(src, 2, store, keystore)
     finally:
         ipfs_node.resume()

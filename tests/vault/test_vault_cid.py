@@ -52,7 +52,8 @@ def test_known_cids() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(size=st.integers(0, 3 * CHUNK_SIZE + 7), cuts=st.lists(st.integers(1, CHUNK_SIZE + 3), max_size=8))
+@given(size=st.integers(0, 3 * CHUNK_SIZE + 7),
+       cuts=st.lists(st.integers(1, CHUNK_SIZE + 3), max_size=8))
 def test_cid_does_not_depend_on_how_bytes_arrive(size: int, cuts: list[int]) -> None:
     data = pattern(size)
     builder, pos = CidBuilder(), 0

@@ -42,7 +42,8 @@ def write_csv(path: Path, rows: int) -> list[list[str]]:
     return data
 
 
-def test_csv_shards_are_row_aligned_with_the_header_in_each(tmp_path: Path, embedded_store: EmbeddedStore,
+def test_csv_shards_are_row_aligned_with_the_header_in_each(tmp_path: Path,
+                                                           embedded_store: EmbeddedStore,
                                                            keystore: KeyStore) -> None:
     src = tmp_path / "people.csv"
     data = write_csv(src, 400)
@@ -71,19 +72,22 @@ def test_jsonl_shards_split_on_lines(tmp_path: Path, embedded_store: EmbeddedSto
 
 
 @pytest.mark.parametrize("groups", [10, 2], ids=["on row groups", "on rows"])
-def test_parquet_shards_are_parquet_files(groups: int, tmp_path: Path, embedded_store: EmbeddedStore,
+def test_parquet_shards_are_parquet_files(groups: int, tmp_path: Path,
+                                          embedded_store: EmbeddedStore,
                                           keystore: KeyStore) -> None:
     src = tmp_path / "table.parquet"
     table = pa.table({"x": list(range(1000)), "y": [f"v{i}" for i in range(1000)]})
     pq.write_table(table, src, row_group_size=1000 // groups)
     result = seal_dataset(src, 3, embedded_store, keystore)
     assert result.manifest.schema_["split"] == ("row groups" if groups == 10 else "rows")
-    parts = [pq.read_table(p) for p in open_all(embedded_store, keystore, result.manifest_cid, 3, tmp_path)]
+    opened = open_all(embedded_store, keystore, result.manifest_cid, 3, tmp_path)
+    parts = [pq.read_table(p) for p in opened]
     assert [p.num_rows for p in parts] == [s.rows for s in result.manifest.shards]
     assert pa.concat_tables(parts).equals(table)
 
 
-def test_folder_shards_are_tar_archives_of_whole_files(tmp_path: Path, embedded_store: EmbeddedStore,
+def test_folder_shards_are_tar_archives_of_whole_files(tmp_path: Path,
+                                                       embedded_store: EmbeddedStore,
                                                        keystore: KeyStore) -> None:
     folder = tmp_path / "images"
     files = {f"{d}/img{i}.bin": os.urandom(1000 + 97 * i) for i, d in enumerate("aabbcc")}
@@ -104,10 +108,12 @@ def test_opaque_bytes_round_trip_through_the_ipfs_node(tmp_path: Path, ipfs_stor
                                                        keystore: KeyStore) -> None:
     src = tmp_path / "blob.bin"
     src.write_bytes(os.urandom(700_000))
-    result = seal_dataset(src, 3, ipfs_store, keystore, licence=Licence(id="CC-BY-4.0", terms="cite us"))
+    licence = Licence(id="CC-BY-4.0", terms="cite us")
+    result = seal_dataset(src, 3, ipfs_store, keystore, licence=licence)
     paths = open_all(ipfs_store, keystore, result.manifest_cid, 3, tmp_path)
     assert b"".join(p.read_bytes() for p in paths) == src.read_bytes()
-    manifest, checks = verify_dataset(ipfs_store, result.manifest_cid, keystore.load(result.manifest_cid))
+    keys = keystore.load(result.manifest_cid)
+    manifest, checks = verify_dataset(ipfs_store, result.manifest_cid, keys)
     assert all(c.ok for c in checks) and manifest.licence.terms == "cite us"
     assert not leftovers(tmp_path / "spool")
 
@@ -150,4 +156,5 @@ def test_sealing_the_same_file_twice_gives_fresh_keys_and_ciphertexts(
     a = seal_dataset(src, 2, embedded_store, keystore)
     b = seal_dataset(src, 2, embedded_store, keystore)
     assert a.manifest_cid != b.manifest_cid and set(a.commitments).isdisjoint(b.commitments)
-    assert [s.plaintext_sha256 for s in a.manifest.shards] == [s.plaintext_sha256 for s in b.manifest.shards]
+    hashes = [[s.plaintext_sha256 for s in r.manifest.shards] for r in (a, b)]
+    assert hashes[0] == hashes[1]
