@@ -52,6 +52,11 @@ class ShardEncryptor:
     def update(self, plaintext: bytes | memoryview) -> bytes:
         return self._ctx.update(plaintext)
 
+    def update_into(self, plaintext: bytes | memoryview, out: bytearray) -> memoryview:
+        """Encrypt into ``out`` (at least ``len(plaintext) + 15`` bytes); a view of the result."""
+        n = self._ctx.update_into(plaintext, out)
+        return memoryview(out)[:n]
+
     def finish(self) -> bytes:
         """The last ciphertext bytes (none for GCM) followed by the tag."""
         tail = self._ctx.finalize()

@@ -45,3 +45,45 @@ def open_spool(directory: Path, prefix: str) -> tuple[BinaryIO, str]:
     directory.mkdir(parents=True, exist_ok=True)
     fd, path = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
     return os.fdopen(fd, "w+b"), path
+
+
+class SpoolFile:
+    """A temporary file written through its descriptor (no extra buffer copy), its blocks
+    reserved up front when the size is known (``posix_fallocate``: the file system then
+    allocates once instead of page by page, which is most of the cost of a large write)."""
+
+    def __init__(self, directory: Path, prefix: str, *, size_hint: int | None = None) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.fd, self.path = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
+        self.size = 0
+        self._reserved = 0
+        if size_hint:
+            with contextlib.suppress(OSError):  # not every file system can; then write as is
+                os.posix_fallocate(self.fd, 0, size_hint)
+                self._reserved = size_hint
+
+    def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+            self.size += n
+
+    def close(self, *, fsync: bool = False) -> None:
+        """Trim what was reserved but not written, optionally fsync, and close."""
+        if self.fd < 0:
+            return
+        try:
+            if self._reserved != self.size:
+                os.ftruncate(self.fd, self.size)
+            if fsync:
+                os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+            self.fd = -1
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        discard(self.path)

@@ -105,35 +105,41 @@ def _file_node(links: list[_Link]) -> _Link:
 
 
 class CidBuilder:
-    """Feed bytes with :meth:`update`; :meth:`finish` returns the CID Kubo would give them."""
+    """Feed bytes with :meth:`update`; :meth:`finish` returns the CID Kubo would give them.
+
+    Full chunks are hashed straight from the caller's buffer; only a trailing partial
+    chunk is copied. The newest leaf is held back (as a link, not bytes) until another
+    follows, because a file of exactly one chunk is that leaf itself.
+    """
 
     def __init__(self) -> None:
-        self._pending = bytearray()
+        self._partial = bytearray()
+        self._held: _Link | None = None
         self._levels: list[list[_Link]] = [[]]
         self.size = 0
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data).cast("B")
         self.size += len(view)
-        if self._pending:
-            take = min(CHUNK_SIZE - len(self._pending), len(view))
-            self._pending += view[:take]
+        if self._partial:
+            take = min(CHUNK_SIZE - len(self._partial), len(view))
+            self._partial += view[:take]
             view = view[take:]
-            if len(self._pending) == CHUNK_SIZE and view:
-                self._leaf(self._pending)
-                self._pending = bytearray()
-        while len(view) > CHUNK_SIZE:  # keep the last chunk back: it may be the only one
+            if len(self._partial) < CHUNK_SIZE:
+                return
+            self._leaf(self._partial)
+            self._partial = bytearray()
+        while len(view) >= CHUNK_SIZE:
             self._leaf(view[:CHUNK_SIZE])
             view = view[CHUNK_SIZE:]
         if view:
-            if self._pending:  # pending is full and more data came
-                self._leaf(self._pending)
-                self._pending = bytearray()
-            self._pending += view
+            self._partial += view
 
     def _leaf(self, chunk: bytes | bytearray | memoryview) -> None:
+        if self._held is not None:
+            self._push(0, self._held)
         cid = _cid_bytes(_RAW, hashlib.sha256(chunk).digest())
-        self._push(0, _Link(cid, len(chunk), len(chunk)))
+        self._held = _Link(cid, len(chunk), len(chunk))
 
     def _push(self, level: int, link: _Link) -> None:
         if level == len(self._levels):
@@ -145,12 +151,14 @@ class CidBuilder:
 
     def finish(self) -> str:
         """The CID (base32 CIDv1) of everything fed so far. The builder is spent afterwards."""
-        if not any(self._levels) or (len(self._levels) == 1 and not self._levels[0]):
-            # zero or one chunk: the file is its own raw leaf
-            return cid_string(_cid_bytes(_RAW, hashlib.sha256(self._pending).digest()))
-        if self._pending:
-            self._leaf(self._pending)
-            self._pending = bytearray()
+        if self._partial or self._held is None:
+            self._leaf(self._partial)  # the last (short) chunk, or the empty file
+            self._partial = bytearray()
+        held = self._held
+        assert held is not None
+        if len(self._levels) == 1 and not self._levels[0]:
+            return cid_string(held.cid)  # one chunk: the file is its own raw leaf
+        self._push(0, held)
         level = 0
         while True:
             links = self._levels[level]

@@ -2,8 +2,14 @@
 
 Each object is one file ``objects/<cid>`` holding its bytes, where ``<cid>`` is the
 CID Kubo would compute for them (see :mod:`backend.vault.cid`). A writer streams into
-``tmp/`` while the CID is computed, then renames the file into place, so an object is
-either whole or absent; adding the same bytes twice keeps one copy.
+``tmp/`` (space reserved up front when the size is known) while the CID is computed,
+then renames the file into place, so an object is either whole or absent; adding the
+same bytes twice keeps one copy.
+
+Objects are not fsynced one by one unless ``fsync=True``: the store holds ciphertext
+derived from a dataset its owner still has, and every read re-computes the CID, so an
+object torn by a crash is detected and refused, never served. (The key store, which
+holds the only copy of the keys, always fsyncs.)
 """
 
 from __future__ import annotations
@@ -12,46 +18,44 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.vault.atomic import discard, open_spool
+from backend.vault.atomic import SpoolFile
 from backend.vault.cid import CidBuilder, normalize_cid
 from backend.vault.errors import ContentNotFound, StoreUnavailable
 from backend.vault.store import READ_CHUNK
 
 
 class EmbeddedWriter:
-    def __init__(self, store: EmbeddedStore) -> None:
+    def __init__(self, store: EmbeddedStore, size_hint: int | None) -> None:
         self._store = store
-        self._file, self._path = open_spool(store.root / "tmp", "add-")
+        self._spool = SpoolFile(store.root / "tmp", "add-", size_hint=size_hint)
         self._builder = CidBuilder()
         self._done = False
 
     def write(self, data: bytes | memoryview) -> None:
         self._builder.update(data)
-        self._file.write(data)
+        self._spool.write(data)
 
     def commit(self) -> str:
         cid = self._builder.finish()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self._spool.close(fsync=self._store.fsync)
         target = self._store.path_of(cid)
         if target.exists():  # same bytes already held
-            discard(self._path)
+            self._spool.discard()
         else:
-            os.replace(self._path, target)
+            os.replace(self._spool.path, target)
         self._done = True
         return cid
 
     def abort(self) -> None:
         if not self._done:
-            self._file.close()
-            discard(self._path)
+            self._spool.discard()
             self._done = True
 
 
 class EmbeddedStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
         self.root = Path(root)
+        self.fsync = fsync
         self.location = str(self.root)
         try:
             (self.root / "objects").mkdir(parents=True, exist_ok=True)
@@ -63,8 +67,8 @@ class EmbeddedStore:
     def path_of(self, cid: str) -> Path:
         return self.root / "objects" / normalize_cid(cid)
 
-    def writer(self) -> EmbeddedWriter:
-        return EmbeddedWriter(self)
+    def writer(self, size_hint: int | None = None) -> EmbeddedWriter:
+        return EmbeddedWriter(self, size_hint)
 
     def has(self, cid: str) -> bool:
         return self.path_of(cid).is_file()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from backend.vault.atomic import discard, open_spool
+from backend.vault.atomic import SpoolFile
 from backend.vault.cid import CidBuilder, normalize_cid
 from backend.vault.errors import ContentNotFound, IntegrityError, StoreUnavailable
 from backend.vault.store import READ_CHUNK
@@ -49,22 +49,22 @@ def to_multiaddr(api: str) -> str:
 
 
 class IpfsWriter:
-    def __init__(self, store: IpfsStore) -> None:
+    def __init__(self, store: IpfsStore, size_hint: int | None) -> None:
         self._store = store
-        self._file, self._path = open_spool(store.spool_dir, "ipfs-add-")
+        self._spool = SpoolFile(store.spool_dir, "ipfs-add-", size_hint=size_hint)
         self._builder = CidBuilder()
         self._done = False
 
     def write(self, data: bytes | memoryview) -> None:
         self._builder.update(data)
-        self._file.write(data)
+        self._spool.write(data)
 
     def commit(self) -> str:
         expected = self._builder.finish()
-        self._file.close()
+        self._spool.close()
         try:
-            reply = self._store.call("add", self._path, raw_leaves=True, cid_version=1, pin=True,
-                                     opts={"cid-base": "base32"})
+            reply = self._store.call("add", self._spool.path, raw_leaves=True, cid_version=1,
+                                     pin=True, opts={"cid-base": "base32"})
         finally:
             self.abort()
         got = normalize_cid(str(reply["Hash"]))
@@ -76,9 +76,7 @@ class IpfsWriter:
 
     def abort(self) -> None:
         if not self._done:
-            if not self._file.closed:
-                self._file.close()
-            discard(self._path)
+            self._spool.discard()
             self._done = True
 
 
@@ -119,8 +117,8 @@ class IpfsStore:
         except exc.Error as e:
             raise StoreUnavailable(f"IPFS {method} at {self.location} failed: {e}") from None
 
-    def writer(self) -> IpfsWriter:
-        return IpfsWriter(self)
+    def writer(self, size_hint: int | None = None) -> IpfsWriter:
+        return IpfsWriter(self, size_hint)
 
     def has(self, cid: str) -> bool:
         """Whether the node holds ``cid`` itself. ``offline`` makes Kubo answer from its own

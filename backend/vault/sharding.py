@@ -28,7 +28,8 @@ class ShardSource:
     index: int
     size_hint: int  # plaintext bytes (exact except for Parquet, whose shards are re-encoded)
     rows: int | None
-    produce: Callable[[], Iterator[bytes]]
+    #: Yields the plaintext; a chunk may be a view of a reused buffer, valid until the next.
+    produce: Callable[[], Iterator[bytes | memoryview]]
 
 
 @dataclass(frozen=True)
@@ -75,18 +76,23 @@ def stat_input(path: Path) -> int:
     return st.st_size
 
 
-def read_range(path: Path, start: int, end: int, chunk: int = READ_CHUNK) -> Iterator[bytes]:
-    """Bytes ``[start, end)`` of ``path`` in chunks; the file must not shrink meanwhile."""
-    with path.open("rb") as f:
+def read_range(path: Path, start: int, end: int, chunk: int = READ_CHUNK) -> Iterator[memoryview]:
+    """Bytes ``[start, end)`` of ``path`` in chunks; the file must not shrink meanwhile.
+
+    The chunks are views of ONE reused buffer: use each before asking for the next.
+    """
+    buf = bytearray(chunk)
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as f:
         f.seek(start)
         left = end - start
         while left > 0:
-            data = f.read(min(chunk, left))
-            if not data:
+            n = f.readinto(view[:min(chunk, left)])
+            if not n:
                 raise DatasetInputError(f"{path} changed while it was being sealed (it got "
                                         "shorter); seal it again once it is stable")
-            left -= len(data)
-            yield data
+            left -= n
+            yield view[:n]
 
 
 def even_cuts(total: int, k: int) -> list[int]:

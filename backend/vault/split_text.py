@@ -60,8 +60,8 @@ def _scan(path: Path, k: int, start: int, size: int, quoted: bool) -> tuple[list
     targets = [start + (size - start) * i // k for i in range(1, k)]
     cuts, rows = [start], [0]
     in_quotes, offset, last = False, start, b""
-    for chunk in read_range(path, start, size, _SCAN_CHUNK):
-        pos = 0
+    for view in read_range(path, start, size, _SCAN_CHUNK):
+        chunk, pos = bytes(view), 0
         while targets and len(cuts) < k:
             begin = max(targets[0] - offset, pos)
             if begin >= len(chunk):

@@ -34,7 +34,9 @@ class ContentStore(Protocol):
     #: Where the content lives, for messages (a folder or an API address).
     location: str
 
-    def writer(self) -> StoreWriter: ...
+    def writer(self, size_hint: int | None = None) -> StoreWriter:
+        """A writer for one object; ``size_hint`` (bytes) lets the store reserve space."""
+        ...
 
     def cat(self, cid: str) -> Iterator[bytes]:
         """The content's bytes in chunks. Raises ContentNotFound or StoreUnavailable."""
@@ -44,7 +46,7 @@ class ContentStore(Protocol):
 
 
 def add_bytes(store: ContentStore, data: bytes) -> str:
-    w = store.writer()
+    w = store.writer(len(data))
     try:
         w.write(data)
         return w.commit()
