@@ -26,6 +26,13 @@ class Settings(BaseSettings):
     faucet_amount_cpt: int = 1_000
     faucet_cooldown_s: int = 86_400
 
+    #: The IPFS node's RPC API (Kubo), e.g. http://127.0.0.1:5001. Unset: the embedded
+    #: content-addressed store under the state dir. Seconds before a silent node is given up on.
+    ipfs_api: str | None = None
+    ipfs_timeout_s: float = 60.0
+    #: Folder of the dataset vault's key store (default: <state dir>/vault/keys).
+    vault_keys: Path | None = None
+
 
 @cache
 def get_settings() -> Settings:

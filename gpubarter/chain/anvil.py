@@ -8,17 +8,7 @@ reason, SIGKILL included, so no orphan anvil outlives a test run.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import ctypes
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,34 +16,14 @@ from types import TracebackType
 from typing import Any
 
 from gpubarter.errors import NodeStartError
+from gpubarter.process import Supervised, free_port, port_in_use
 from gpubarter.toolchain.node import anvil_binary
+
+__all__ = ["DEV_MNEMONIC", "LOCAL_CHAIN_ID", "LocalChain", "free_port", "increase_time",
+           "port_in_use", "rpc_answers"]
 
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 LOCAL_CHAIN_ID = 31337
-_PR_SET_PDEATHSIG = 1
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-        return False
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.setpgrp()  # a Ctrl-C to the terminal reaches us, and we stop anvil in order
 
 
 def rpc_answers(url: str, timeout: float = 0.5) -> int | None:
@@ -97,8 +67,7 @@ class LocalChain:
         self.block_time = block_time
         self.extra_args = extra_args
         self.log_path = log_path
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._process = Supervised("anvil", log_path=log_path)
 
     @property
     def url(self) -> str:
@@ -108,7 +77,7 @@ class LocalChain:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        return self._process.pid
 
     def start(self, *, timeout: float = 15.0) -> LocalChain:
         binary = anvil_binary()
@@ -128,51 +97,15 @@ class LocalChain:
             *(["--block-time", str(self.block_time)] if self.block_time else []),
             *self.extra_args,
         ]
-        log = open(self.log_path, "wb") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix="anvil-", suffix=".log")
-        self._log_file = log  # type: ignore[assignment]
-        self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
-        atexit.register(self.stop)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                output = self._read_log()
-                self.stop()
-                raise NodeStartError(f"anvil exited at start (code {self._proc.returncode}): {output}")
-            if rpc_answers(self.url, timeout=0.2) == self.chain_id:
-                return self
-            time.sleep(0.01)
-        self.stop()
-        raise NodeStartError(f"anvil did not answer on {self.host}:{self.port} within {timeout:.0f} s")
-
-    def _read_log(self) -> str:
-        if not self._log_file:
-            return ""
-        with contextlib.suppress(OSError):
-            self._log_file.flush()
-            text = Path(self._log_file.name).read_text(errors="replace").strip()
-            return " ".join(text.splitlines()[-3:])
-        return ""
+        self._process.start(cmd, ready=lambda: rpc_answers(self.url, timeout=0.2) == self.chain_id,
+                            timeout=timeout)
+        return self
 
     def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if self._log_file is not None:
-            with contextlib.suppress(OSError):
-                self._log_file.close()
-            self._log_file = None
-        with contextlib.suppress(Exception):
-            atexit.unregister(self.stop)
+        self._process.stop()
 
     def __enter__(self) -> LocalChain:
-        return self.start() if self._proc is None else self
+        return self.start() if not self._process.running else self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

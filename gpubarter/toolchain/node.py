@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from gpubarter import paths
@@ -22,10 +23,10 @@ from gpubarter.errors import ToolchainError
 _STAMP = ".gpubarter-lock.sha256"
 
 
-def _lock_digest() -> str:
-    lock = paths.project_root() / "package-lock.json"
+def _lock_digest(folder: Path) -> str:
+    lock = folder / "package-lock.json"
     if not lock.is_file():
-        raise ToolchainError(f"{lock} is missing: restore it from git (git checkout package-lock.json)")
+        raise ToolchainError(f"{lock} is missing: restore it from git (git checkout {lock})")
     return hashlib.sha256(lock.read_bytes()).hexdigest()
 
 
@@ -39,31 +40,43 @@ def require_executable(name: str) -> str:
     return found
 
 
-def ensure_node_tools(*, quiet: bool = False) -> Path:
-    """Make sure ``node_modules/`` matches ``package-lock.json``; return its path."""
-    modules = paths.node_modules()
+def npm_install(folder: Path, *, what: str, installed: Callable[[Path], bool],
+                quiet: bool = False, ignore_scripts: bool = True,
+                extra_args: tuple[str, ...] = ()) -> Path:
+    """Make ``folder/node_modules`` match ``folder/package-lock.json``; return its path.
+
+    Runs ``npm install`` only when the lockfile changed since the last install (a
+    stamp file records its digest) or ``installed(node_modules)`` says something is
+    missing, and says so on stderr.
+    """
+    modules = folder / "node_modules"
     stamp = modules / _STAMP
-    digest = _lock_digest()
-    if stamp.is_file() and stamp.read_text().strip() == digest and _anvil_path(modules).is_file():
-        require_executable("node")
-        return modules
+    digest = _lock_digest(folder)
     require_executable("node")
+    if stamp.is_file() and stamp.read_text().strip() == digest and installed(modules):
+        return modules
     npm = require_executable("npm")
     if not quiet:
-        print("gpubarter: installing Node tools (anvil, solc, OpenZeppelin) from package-lock.json ...",
+        print(f"gpubarter: installing {what} from {folder / 'package-lock.json'} ...",
               file=sys.stderr, flush=True)
-    cmd = [npm, "install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund",
-           "--loglevel=error"]
+    cmd = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
+           *(["--ignore-scripts"] if ignore_scripts else []), *extra_args]
     env = {**os.environ, "npm_config_update_notifier": "false"}
-    proc = subprocess.run(cmd, cwd=paths.project_root(), env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        raise ToolchainError(f"npm install failed (exit {proc.returncode}); check your network "
-                             f"access to the npm registry. npm said:\n{tail}")
-    if not _anvil_path(modules).is_file():
-        raise ToolchainError("npm install finished but no anvil binary for this platform was "
-                             f"installed under {modules}/@foundry-rs; supported: linux/darwin amd64/arm64")
+        raise ToolchainError(f"npm install of {what} failed (exit {proc.returncode}); check your "
+                             f"network access to the npm registry. npm said:\n{tail}")
+    if not installed(modules):
+        raise ToolchainError(f"npm install of {what} finished but {modules} is incomplete")
     stamp.write_text(digest + "\n")
+    return modules
+
+
+def ensure_node_tools(*, quiet: bool = False) -> Path:
+    """Make sure ``node_modules/`` matches ``package-lock.json``; return its path."""
+    modules = npm_install(paths.project_root(), what="Node tools (anvil, solc, OpenZeppelin)",
+                          installed=lambda m: _anvil_path(m).is_file(), quiet=quiet)
     return modules
 
 

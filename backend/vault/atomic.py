@@ -1,0 +1,89 @@
+"""Files that appear whole or not at all: write to a temporary name beside the target,
+flush and fsync, then ``os.replace``. On any error the temporary file is removed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """Yield a binary file; on a clean exit it becomes ``target`` (created with ``mode``)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write(target: Path, data: bytes, *, mode: int = 0o644) -> None:
+    with atomic_output(target, mode=mode) as f:
+        f.write(data)
+
+
+def discard(path: str | os.PathLike[str] | None) -> None:
+    if path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def open_spool(directory: Path, prefix: str) -> tuple[BinaryIO, str]:
+    """A new temporary file in ``directory`` (created if needed): (file, path)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
+    return os.fdopen(fd, "w+b"), path
+
+
+class SpoolFile:
+    """A temporary file written through its descriptor (no extra buffer copy), its blocks
+    reserved up front when the size is known (``posix_fallocate``: the file system then
+    allocates once instead of page by page, which is most of the cost of a large write)."""
+
+    def __init__(self, directory: Path, prefix: str, *, size_hint: int | None = None) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.fd, self.path = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=directory)
+        self.size = 0
+        self._reserved = 0
+        if size_hint:
+            with contextlib.suppress(OSError):  # not every file system can; then write as is
+                os.posix_fallocate(self.fd, 0, size_hint)
+                self._reserved = size_hint
+
+    def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self.fd, view)
+            view = view[n:]
+            self.size += n
+
+    def close(self, *, fsync: bool = False) -> None:
+        """Trim what was reserved but not written, optionally fsync, and close."""
+        if self.fd < 0:
+            return
+        try:
+            if self._reserved != self.size:
+                os.ftruncate(self.fd, self.size)
+            if fsync:
+                os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+            self.fd = -1
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        discard(self.path)

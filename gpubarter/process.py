@@ -1,0 +1,122 @@
+"""Supervised helper processes on loopback: free ports, start, wait until ready, stop.
+
+:class:`Supervised` starts a command whose output goes to a log file, polls a
+readiness check, and stops the process on ``stop()``, at interpreter exit and --
+through ``PR_SET_PDEATHSIG`` on Linux -- when the parent dies for any reason,
+SIGKILL included, so no helper (anvil, an IPFS node) outlives its owner.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from gpubarter.errors import NodeStartError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
+def die_with_parent() -> None:  # runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.setpgrp()  # a Ctrl-C to the terminal reaches us, and we stop the child in order
+
+
+class Supervised:
+    """One child process tied to this one. ``name`` is used in messages."""
+
+    def __init__(self, name: str, *, log_path: Path | None = None) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, cmd: Sequence[str], *, ready: Callable[[], bool], timeout: float,
+              env: Mapping[str, str] | None = None, cwd: Path | None = None,
+              poll_s: float = 0.01) -> None:
+        """Start ``cmd`` and return once ``ready()`` is true; stop it and raise otherwise."""
+        log = open(self.log_path, "wb") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=f"{self.name}-", suffix=".log")
+        self._log_file = log  # type: ignore[assignment]
+        self._proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                      env=dict(env) if env is not None else None, cwd=cwd)
+        atexit.register(self.stop)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                code, output = self._proc.returncode, self.log_tail()
+                self.stop()
+                raise NodeStartError(f"{self.name} exited at start (code {code}): {output}")
+            if ready():
+                return
+            time.sleep(poll_s)
+        output = self.log_tail()
+        self.stop()
+        raise NodeStartError(f"{self.name} was not ready within {timeout:.0f} s: {output}")
+
+    def log_tail(self, lines: int = 3) -> str:
+        if not self._log_file:
+            return ""
+        with contextlib.suppress(OSError):
+            self._log_file.flush()
+            text = Path(self._log_file.name).read_text(errors="replace").strip()
+            return " ".join(text.splitlines()[-lines:])
+        return ""
+
+    def signal(self, sig: int) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(sig)
+
+    def stop(self, grace_s: float = 5.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.send_signal(signal.SIGCONT)  # a paused child cannot act on SIGTERM
+            proc.terminate()
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._log_file is not None:
+            with contextlib.suppress(OSError):
+                self._log_file.close()
+            self._log_file = None
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
