@@ -49,6 +49,20 @@ def die_with_parent() -> None:  # runs in the child between fork and exec
     os.setpgrp()  # a Ctrl-C to the terminal reaches us, and we stop the child in order
 
 
+def child_setup(run_as: tuple[int, int] | None = None) -> Callable[[], None]:
+    """The ``preexec_fn`` of a supervised child, optionally dropping to (uid, gid) first
+    (changing credentials clears the parent-death signal, so it is set afterwards)."""
+    if run_as is None:
+        return die_with_parent
+
+    def setup() -> None:
+        os.setgid(run_as[1])
+        os.setuid(run_as[0])
+        die_with_parent()
+
+    return setup
+
+
 class Supervised:
     """One child process tied to this one. ``name`` is used in messages."""
 
@@ -57,6 +71,7 @@ class Supervised:
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._stop_signal: int = signal.SIGTERM
 
     @property
     def pid(self) -> int | None:
@@ -68,13 +83,15 @@ class Supervised:
 
     def start(self, cmd: Sequence[str], *, ready: Callable[[], bool], timeout: float,
               env: Mapping[str, str] | None = None, cwd: Path | None = None,
-              poll_s: float = 0.01) -> None:
+              poll_s: float = 0.01, run_as: tuple[int, int] | None = None,
+              stop_signal: int = signal.SIGTERM) -> None:
         """Start ``cmd`` and return once ``ready()`` is true; stop it and raise otherwise."""
         log = open(self.log_path, "wb") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"{self.name}-", suffix=".log")
         self._log_file = log  # type: ignore[assignment]
+        self._stop_signal = stop_signal
         self._proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+                                      stdin=subprocess.DEVNULL, preexec_fn=child_setup(run_as),
                                       env=dict(env) if env is not None else None, cwd=cwd)
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
@@ -108,7 +125,7 @@ class Supervised:
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(OSError):
                 proc.send_signal(signal.SIGCONT)  # a paused child cannot act on SIGTERM
-            proc.terminate()
+            proc.send_signal(self._stop_signal)
             try:
                 proc.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:

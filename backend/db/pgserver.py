@@ -10,7 +10,6 @@ its parent (PR_SET_PDEATHSIG), like the local chain.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import glob
 import os
 import pwd
@@ -19,11 +18,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from gpubarter.chain.anvil import free_port
-from gpubarter.errors import GpuBarterError
+from gpubarter.errors import GpuBarterError, NodeStartError
+from gpubarter.process import Supervised, child_setup, free_port
 
 
 class PostgresError(GpuBarterError):
@@ -61,24 +59,12 @@ def ensure_postgres(*, say=lambda msg: print(msg, file=sys.stderr, flush=True)) 
     return found
 
 
-def _run_as(uid: int | None, gid: int | None, *, die_with_parent: bool):  # type: ignore[no-untyped-def]
-    def pre() -> None:
-        if gid is not None:
-            os.setgid(gid)
-        if uid is not None:
-            os.setuid(uid)
-        if die_with_parent and sys.platform.startswith("linux"):
-            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # after setuid, which clears it
-        os.setpgrp()
-    return pre
-
-
 class PostgresServer:
     def __init__(self, *, port: int | None = None, user: str = "gpubarter") -> None:
         self.port = port
         self.user = user
         self._dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._server = Supervised("postgres")
 
     @property
     def url(self) -> str:
@@ -89,41 +75,40 @@ class PostgresServer:
         self._dir = Path(tempfile.mkdtemp(prefix="gpubarter-pg-"))
         data, sock = self._dir / "data", self._dir / "sock"
         sock.mkdir()
-        uid = gid = None
-        if os.geteuid() == 0:
+        run_as: tuple[int, int] | None = None
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
             pw = pwd.getpwnam("postgres")
-            uid, gid = pw.pw_uid, pw.pw_gid
+            run_as = (pw.pw_uid, pw.pw_gid)
             for p in (self._dir, sock):
-                os.chown(p, uid, gid)
+                os.chown(p, *run_as)
         init = subprocess.run([str(bins / "initdb"), "-D", str(data), "-U", self.user, "--auth=trust",
                                "-E", "UTF8", "--no-sync"], capture_output=True, text=True,
-                              preexec_fn=_run_as(uid, gid, die_with_parent=False))
+                              preexec_fn=child_setup(run_as))
         if init.returncode != 0:
             self.stop()
             raise PostgresError(f"initdb failed: {init.stderr.strip()[-500:]}")
         self.port = self.port or free_port()
-        self._proc = subprocess.Popen(
-            [str(bins / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sock),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=open(self._dir / "server.log", "wb"),  # noqa: SIM115
-            preexec_fn=_run_as(uid, gid, die_with_parent=True))
-        deadline = time.monotonic() + timeout
+        try:
+            self._server.start(
+                [str(bins / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sock),
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=200"],
+                ready=self._accepts_connections, timeout=timeout, poll_s=0.1, run_as=run_as,
+                stop_signal=signal.SIGINT)  # SIGINT: PostgreSQL's fast shutdown
+        except NodeStartError as exc:
+            self.stop()
+            raise PostgresError(str(exc)) from None
+        return self
+
+    def _accepts_connections(self) -> bool:
         import psycopg
 
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                log = (self._dir / "server.log").read_text(errors="replace")[-500:]
-                self.stop()
-                raise PostgresError(f"postgres exited at start: {log}")
-            try:
-                with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user,
-                                     dbname="postgres", connect_timeout=1):
-                    return self
-            except psycopg.OperationalError:
-                time.sleep(0.1)
-        self.stop()
-        raise PostgresError(f"postgres did not accept connections within {timeout:.0f} s")
+        try:
+            with psycopg.connect(host="127.0.0.1", port=self.port, user=self.user, dbname="postgres",
+                                 connect_timeout=1):
+                return True
+        except psycopg.OperationalError:
+            return False
 
     def create_database(self, name: str) -> str:
         """Create an empty database; return its SQLAlchemy URL."""
@@ -135,14 +120,7 @@ class PostgresServer:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self._server.stop(grace_s=10)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
