@@ -29,7 +29,6 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
     uint256 private _dealCount;
     mapping(uint256 dealId => BarterTypes.Deal) private _deals;
     mapping(uint256 dealId => mapping(uint256 step => bytes32 releaseHash)) private _releases;
-    mapping(bytes32 keyHash => uint256 dealId) private _keyDeals;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -84,11 +83,6 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         return _releases[dealId][step];
     }
 
-    /// @inheritdoc IBarterEscrow
-    function dealOfKey(bytes32 keyHash) external view override returns (uint256) {
-        return _keyDeals[keyHash];
-    }
-
     /*//////////////////////////////////////////////////////////////////////////
                                 NON-CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
@@ -119,6 +113,8 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         d.keyTimeout = t.keyTimeout;
         d.classId = t.classId;
         d.bond = t.bond;
+        // A placeholder, so that acceptance rewrites a used slot (the cooperative pays for the slot).
+        d.keyHash = bytes32(uint256(1));
         emit DealOffered(dealId, msg.sender, t.datasetId, t);
 
         // Interaction: take the bond.
@@ -149,20 +145,14 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         _requireStatus(dealId, d, BarterTypes.DealStatus.Offered);
         if (d.end <= block.timestamp) revert EscrowInvalidWindow(d.start, d.end, block.timestamp);
         if ((px == 0 && py == 0) || !_isOnCurve(px, py)) revert EscrowInvalidPublicKey(px, py);
-        bytes32 keyHash = keccak256(abi.encode(px, py));
-        uint256 usedBy = _keyDeals[keyHash];
-        if (usedBy != 0) revert EscrowPublicKeyReused(keyHash, usedBy);
 
-        // Effect: the provider, its key and its dispute bond.
+        // Effect: the provider and its key.
         d.status = BarterTypes.DealStatus.Accepted;
         d.provider = msg.sender;
-        d.keyHash = keyHash;
-        d.disputeBond = uint128(_disputeBond);
-        _keyDeals[keyHash] = dealId;
+        d.keyHash = keccak256(abi.encode(px, py));
 
-        // Interaction: the dispute bond, the dataset lock, then the series with its credits minted
-        // to the maker (the credits contract checks the provider and its free stake).
-        _token.safeTransferFrom(msg.sender, address(this), _disputeBond);
+        // Interaction: the dataset lock, then the series with its credits minted to the maker
+        // (the credits contract checks the provider and its free stake).
         _datasets.lockForDeal(d.datasetId);
         seriesId =
             _credits.createDataBackedSeries(msg.sender, d.classId, d.start, d.end, dealId, d.maker, d.gpuSeconds);
@@ -220,25 +210,26 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         BarterTypes.Deal storage d = _existing(dealId);
         if (d.provider != msg.sender) revert EscrowNotProvider(dealId, msg.sender);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Accepted);
-        if (d.disputeBond == 0) revert EscrowAlreadyDisputed(dealId);
+        if (d.disputed) revert EscrowAlreadyDisputed(dealId);
         if (_releases[dealId][step] == bytes32(0)) revert EscrowStepNotReleased(dealId, step);
         if (_releases[dealId][step] != keccak256(abi.encode(rx, ry, c))) revert EscrowReleaseMismatch(dealId, step);
         _checkSecret(dealId, d.keyHash, secret, px, py);
         bool providerWon = _keyIsWrong(d.datasetId, step, secret, rx, ry, c);
 
-        // Effect and interaction.
-        uint256 dBond = d.disputeBond;
-        d.disputeBond = 0;
         if (providerWon) {
+            // Effect: the deal ends at the cooperative's fault.
             uint256 bond = d.bond;
             d.bond = 0;
             d.status = BarterTypes.DealStatus.CooperativeFaulted;
             emit DisputeResolved(dealId, step, true, secret);
+            // Interaction: freeze the series, pay the bond to the provider.
             _credits.setFrozen(d.seriesId, true);
-            _token.safeTransfer(msg.sender, bond + dBond);
+            _token.safeTransfer(msg.sender, bond);
         } else {
+            // Effect: no second dispute. Interaction: the provider pays its dispute bond to the maker.
+            d.disputed = true;
             emit DisputeResolved(dealId, step, false, secret);
-            _token.safeTransfer(d.maker, dBond);
+            _token.safeTransferFrom(msg.sender, d.maker, _disputeBond);
         }
     }
 
@@ -252,16 +243,14 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         if (block.timestamp <= deadline) revert EscrowKeyTimeoutNotReached(dealId, deadline);
 
         // Effect: the deal ends at the cooperative's fault.
-        uint256 amount = uint256(d.bond) + d.disputeBond;
         uint256 bond = d.bond;
         d.bond = 0;
-        d.disputeBond = 0;
         d.status = BarterTypes.DealStatus.CooperativeFaulted;
         emit KeyTimeoutClaimed(dealId, uint256(d.released) + 1, bond);
 
         // Interaction: freeze the series, pay the provider.
         _credits.setFrozen(d.seriesId, true);
-        _token.safeTransfer(d.provider, amount);
+        _token.safeTransfer(d.provider, bond);
     }
 
     /// @inheritdoc IBarterEscrow
@@ -273,11 +262,10 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         if (block.timestamp < settlesAt) revert EscrowNotSettleable(dealId, settlesAt);
         uint256 due = _credits.deliveredOf(d.seriesId) * d.steps / d.gpuSeconds;
 
-        // Effect: the cooperative's bond to whoever is owed, the dispute bond back to the provider.
+        // Effect: the cooperative's bond to whoever is owed.
         uint256 toMaker = d.released >= due ? d.bond : 0;
-        uint256 toProvider = uint256(d.disputeBond) + (d.bond - toMaker);
+        uint256 toProvider = d.bond - toMaker;
         d.bond = 0;
-        d.disputeBond = 0;
         d.status = BarterTypes.DealStatus.Settled;
         emit DealSettled(dealId, toMaker, toProvider);
 

@@ -34,10 +34,11 @@ contract DataCooperative is IDataCooperative, AccessControl {
 
     /// @dev Shares keyed by the distribution count when they were set: distribution n sees key n - 1.
     mapping(address member => Checkpoints.Trace208) private _shares;
-    uint256 private _totalShares;
-    uint256 private _distributionCount;
+    // slot: packed, so that opening a distribution rewrites the slot it reads the total shares from
+    uint128 private _totalShares;
+    uint128 private _distributionCount;
     mapping(uint256 distributionId => BarterTypes.Distribution) private _distributions;
-    mapping(address member => mapping(uint256 word => uint256 bits)) private _claimedBits;
+    mapping(address member => uint256 distributionId) private _nextClaim;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -82,13 +83,18 @@ contract DataCooperative is IDataCooperative, AccessControl {
 
     /// @inheritdoc IDataCooperative
     function claimable(uint256 distributionId, address member) external view override returns (uint256) {
-        if (_isClaimed(distributionId, member)) return 0;
+        if (_isClaimed(distributionId, member) || _nextClaim[member] == 0) return 0;
         return _partOf(_existing(distributionId), distributionId, member);
     }
 
     /// @inheritdoc IDataCooperative
     function claimed(uint256 distributionId, address member) external view override returns (bool) {
         return _isClaimed(distributionId, member);
+    }
+
+    /// @inheritdoc IDataCooperative
+    function nextClaimOf(address member) external view override returns (uint256) {
+        return _nextClaim[member];
     }
 
     /// @inheritdoc IERC165
@@ -107,9 +113,11 @@ contract DataCooperative is IDataCooperative, AccessControl {
         uint256 total = _totalShares - _shares[member].latest() + shares;
         if (total > type(uint128).max) revert CooperativeSharesTooLarge(shares);
 
-        // Effect: a checkpoint seen by distributions opened from now on.
+        // Effect: a checkpoint seen by distributions opened from now on; a new member's cursor.
         _shares[member].push(uint48(_distributionCount), uint208(shares));
-        _totalShares = total;
+        if (_nextClaim[member] == 0) _nextClaim[member] = _distributionCount + 1;
+        // Overflow not possible: total <= type(uint128).max (checked above).
+        _totalShares = uint128(total);
         emit SharesSet(member, shares, total);
     }
 
@@ -155,19 +163,21 @@ contract DataCooperative is IDataCooperative, AccessControl {
     }
 
     /// @inheritdoc IDataCooperative
-    function claim(uint256 distributionId) external override returns (uint256 amount) {
-        // Check: an unclaimed, non-zero part.
-        BarterTypes.Distribution memory dist = _existing(distributionId);
-        if (_isClaimed(distributionId, msg.sender)) revert CooperativeAlreadyClaimed(distributionId, msg.sender);
+    function claim() external override returns (uint256 distributionId, uint256 amount) {
+        // Check: the caller's next distribution is open.
+        distributionId = _nextClaim[msg.sender];
+        if (distributionId == 0 || distributionId > _distributionCount) {
+            revert CooperativeNothingToClaim(distributionId, msg.sender);
+        }
+        BarterTypes.Distribution memory dist = _distributions[distributionId];
         amount = _partOf(dist, distributionId, msg.sender);
-        if (amount == 0) revert CooperativeNothingToClaim(distributionId, msg.sender);
 
-        // Effect: mark it claimed.
-        _claimedBits[msg.sender][distributionId >> 8] |= 1 << (distributionId & 0xff);
+        // Effect: advance the cursor.
+        _nextClaim[msg.sender] = distributionId + 1;
         emit Claimed(distributionId, msg.sender, amount);
 
         // Interaction: send the credits.
-        _credits.safeTransferFrom(address(this), msg.sender, dist.seriesId, amount, "");
+        if (amount != 0) _credits.safeTransferFrom(address(this), msg.sender, dist.seriesId, amount, "");
     }
 
     /// @inheritdoc IERC1155Receiver
@@ -203,7 +213,7 @@ contract DataCooperative is IDataCooperative, AccessControl {
     }
 
     function _isClaimed(uint256 distributionId, address member) private view returns (bool) {
-        return _claimedBits[member][distributionId >> 8] & (1 << (distributionId & 0xff)) != 0;
+        return distributionId < _nextClaim[member];
     }
 
     function _partOf(BarterTypes.Distribution memory dist, uint256 distributionId, address member)
@@ -225,6 +235,7 @@ contract DataCooperative is IDataCooperative, AccessControl {
         if (id > type(uint64).max) revert CooperativeAmountTooLarge(id);
 
         // Effect: record it with the total shares of this moment.
+        // Overflow not possible: one distribution per received transfer, far below 2^128.
         uint256 distributionId = ++_distributionCount;
         _distributions[distributionId] = BarterTypes.Distribution(uint64(id), uint64(value), uint128(total));
         emit DistributionOpened(distributionId, id, value, total);

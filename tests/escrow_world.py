@@ -77,13 +77,8 @@ class EscrowWorld:
 
     def deliver(self, series_id: int, seconds: int) -> None:
         """Members claim their credits of ``series_id``, run jobs, and the meter applies ``seconds``."""
-        coop = self.coop_contract
-        for dist in range(1, coop.functions.distributionCount().call() + 1):
-            if coop.functions.distributionOf(dist).call()[0] != series_id:
-                continue
-            for who in self.members:
-                if coop.functions.claimable(dist, who.sender.address).call():
-                    who.claim_distribution(self.coop, dist)
+        for who in self.members:
+            who.claim_all(self.coop)
         for who in reversed(self.members):
             part = min(seconds, who.credit_balance(series_id))
             if part:

@@ -92,7 +92,7 @@ def test_accept_mints_the_credits_to_the_cooperative_and_locks_the_dataset(ew: E
     assert ew.gov.datasets.functions.isLockedForDeal(ew.dataset_id).call()
     deal = ew.escrow.functions.dealOf(deal_id).call()
     assert deal[1] == ACCEPTED and deal[5] == ew.provider.sender.address and deal[8] == series_id
-    assert escrow_cpt(ew) == BOND + DISPUTE_BOND
+    assert escrow_cpt(ew) == BOND
     dist = ew.coop_contract.functions.distributionOf(1).call()
     assert tuple(dist) == (series_id, GPU_SECONDS, 6)
 
@@ -103,11 +103,8 @@ def test_accept_twice_is_refused(ew: EscrowWorld) -> None:
             ew.gov.credits.functions.seriesCount().call, lambda: escrow_cpt(ew))
 
 
-def test_accept_refuses_a_reused_or_invalid_public_key(ew: EscrowWorld) -> None:
-    first, _ = ew.accepted()
+def test_accept_refuses_an_invalid_public_key(ew: EscrowWorld) -> None:
     second = ew.offer()
-    reverts(lambda: ew.provider.accept(second, ew.pairs[first].public), "EscrowPublicKeyReused",
-            lambda: status(ew, second))
     reverts(lambda: ew.provider.accept(second, (1, 3)), "EscrowInvalidPublicKey", lambda: status(ew, second))
     reverts(lambda: ew.provider.accept(second, (0, 0)), "EscrowInvalidPublicKey", lambda: status(ew, second))
 
@@ -181,7 +178,7 @@ def test_wrong_key_dispute_wins_the_bond_and_ends_the_deal(ew: EscrowWorld) -> N
     before = ew.cpt(ew.provider.sender.address)
     ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed)
     assert status(ew, deal_id) == FAULTED
-    assert ew.cpt(ew.provider.sender.address) == before + BOND + DISPUTE_BOND
+    assert ew.cpt(ew.provider.sender.address) == before + BOND
     assert escrow_cpt(ew) == 0
     assert ew.gov.series(series_id).frozen
 
@@ -203,6 +200,7 @@ def test_correct_key_disputed_loses_the_dispute_bond(ew: EscrowWorld) -> None:
     ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed)
     assert status(ew, deal_id) == ACCEPTED
     assert ew.cpt(ew.coop) == coop_before + DISPUTE_BOND and escrow_cpt(ew) == BOND
+    assert ew.escrow.functions.dealOf(deal_id).call()[14]  # disputed
     reverts(lambda: ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed), "EscrowAlreadyDisputed",
             lambda: escrow_cpt(ew))
 
@@ -240,7 +238,7 @@ def test_key_never_released_lets_the_provider_take_the_bond_and_freezes_the_seri
     before = ew.cpt(ew.provider.sender.address)
     ew.other.claim_key_timeout(deal_id)
     assert status(ew, deal_id) == FAULTED and ew.gov.series(series_id).frozen
-    assert ew.cpt(ew.provider.sender.address) == before + BOND + DISPUTE_BOND
+    assert ew.cpt(ew.provider.sender.address) == before + BOND
     reverts(lambda: ew.release(deal_id, 1), "EscrowInvalidStatus", lambda: released(ew, deal_id))
 
 
@@ -271,7 +269,7 @@ def test_provider_never_delivers_follows_the_jobs_default_path(ew: EscrowWorld) 
     ew.other.settle(deal_id)
     assert status(ew, deal_id) == SETTLED
     assert ew.cpt(ew.coop) == coop_before + BOND
-    assert ew.cpt(ew.provider.sender.address) == prov_before + DISPUTE_BOND
+    assert ew.cpt(ew.provider.sender.address) == prov_before
     assert escrow_cpt(ew) == 0
 
 
@@ -283,7 +281,7 @@ def test_settle_pays_the_bond_to_the_provider_when_a_due_key_is_missing(ew: Escr
     ew.travel(31 * 86_400 + KEY_TIMEOUT)
     before = ew.cpt(ew.provider.sender.address)
     ew.other.settle(deal_id)
-    assert ew.cpt(ew.provider.sender.address) == before + BOND + DISPUTE_BOND
+    assert ew.cpt(ew.provider.sender.address) == before + BOND
     reverts(lambda: ew.other.settle(deal_id), "EscrowInvalidStatus", lambda: status(ew, deal_id))
 
 

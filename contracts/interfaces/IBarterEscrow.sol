@@ -9,8 +9,13 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// A cooperative (the dataset's owner in the DatasetRegistry) offers the dataset for `gpuSeconds`
 /// GPU-seconds of a class, delivered in a window, in K steps, with a bond in CPT. A provider accepts
 /// with a fresh per-deal alt_bn128 public key `P = d·G`: the escrow creates a data-backed credit
-/// series and mints its `gpuSeconds` credits to the cooperative (locking the provider's stake),
-/// locks the dataset's commitments, and takes the provider's dispute bond.
+/// series and mints its `gpuSeconds` credits to the cooperative (locking the provider's stake) and
+/// locks the dataset's commitments. The provider's dispute bond is posted with a dispute (approved
+/// to the escrow): a false dispute pays it to the cooperative, a won one never takes it. Posting it
+/// at dispute time rather than at acceptance keeps acceptance within its gas budget, and a provider
+/// that never disputes never locks it. Fresh keys are the provider's own interest (revealing `d`
+/// exposes every deal sealed to `P`; the provider could leak its keys anyway), so reuse is not
+/// checked on-chain; the provider agent makes a new key pair per deal.
 ///
 /// Step i (1-based) is due once the series' metered delivered total reaches `i * gpuSeconds / K`,
 /// that is when `deliveredOf(series) * K >= i * gpuSeconds`; nothing else makes a step due.
@@ -85,8 +90,6 @@ interface IBarterEscrow {
     error EscrowInvalidStatus(uint256 dealId, BarterTypes.DealStatus status);
     /// @notice `(px, py)` is not a point of alt_bn128 other than the point at infinity.
     error EscrowInvalidPublicKey(uint256 px, uint256 py);
-    /// @notice Public key `keyHash` was already used by deal `dealId`.
-    error EscrowPublicKeyReused(bytes32 keyHash, uint256 dealId);
     /// @notice Step `step` of deal `dealId` is not due: `delivered` of `needed` GPU-seconds were delivered.
     error EscrowStepNotDue(uint256 dealId, uint256 step, uint256 delivered, uint256 needed);
     /// @notice Step `step` of deal `dealId` was already released.
@@ -121,7 +124,7 @@ interface IBarterEscrow {
     /// @notice The smallest bond, in CPT wei, a cooperative may post with an offer.
     function minBond() external view returns (uint256);
 
-    /// @notice The dispute bond, in CPT wei, a provider posts when accepting.
+    /// @notice The dispute bond, in CPT wei, a provider posts with a dispute (lost to the cooperative if false).
     function disputeBond() external view returns (uint256);
 
     /// @notice The number of deals offered; ids run from 1 to this number.
@@ -135,9 +138,6 @@ interface IBarterEscrow {
 
     /// @notice `keccak256(abi.encode(rx, ry, c))` of the key released for step `step`; zero if none.
     function releaseHashOf(uint256 dealId, uint256 step) external view returns (bytes32);
-
-    /// @notice The deal that used the public key with hash `keyHash` (0: none).
-    function dealOfKey(bytes32 keyHash) external view returns (uint256);
 
     /*//////////////////////////////////////////////////////////////////////////
                                 NON-CONSTANT FUNCTIONS
@@ -156,14 +156,14 @@ interface IBarterEscrow {
     /// @dev Emits {DealCancelled}. Requirements: the caller is the maker; the deal is `Offered`.
     function cancel(uint256 dealId) external;
 
-    /// @notice Accepts offer `dealId` with the fresh per-deal public key `(px, py)`; takes the dispute bond,
-    /// locks the dataset, creates the data-backed series and mints its credits to the maker.
+    /// @notice Accepts offer `dealId` with the fresh per-deal public key `(px, py)`: locks the dataset,
+    /// creates the data-backed series and mints its credits to the maker.
     /// @dev Emits {DealAccepted}.
     ///
     /// Requirements:
     /// - The deal is `Offered` and its window has not ended.
-    /// - `(px, py)` is a point of alt_bn128 other than infinity, never used by another deal.
-    /// - The caller is a registered provider whose free stake covers the credits; `disputeBond()` approved.
+    /// - `(px, py)` is a point of alt_bn128 other than infinity.
+    /// - The caller is a registered provider whose free stake covers the credits.
     function accept(uint256 dealId, uint256 px, uint256 py) external returns (uint256 seriesId);
 
     /// @notice Marks the next unreleased step of deal `dealId` due, starting its key-release clock. Anyone may call.
@@ -182,17 +182,18 @@ interface IBarterEscrow {
 
     /// @notice Disputes the key released for step `step` by revealing the per-deal secret `secret`.
     /// If the recomputed key does not match the commitment (or `R` is not a curve point), the
-    /// cooperative's bond and the dispute bond go to the provider, the series is frozen and the deal ends;
-    /// otherwise the dispute bond goes to the maker and the deal goes on (no second dispute).
+    /// cooperative's bond goes to the provider, the series is frozen and the deal ends; otherwise the
+    /// provider pays `disputeBond()` to the maker and the deal goes on (no second dispute).
     /// @dev Emits {DisputeResolved}.
     ///
     /// Requirements:
     /// - The caller is the provider; the deal is `Accepted` and not disputed before.
     /// - `step` was released as `(rx, ry, c)`; `(px, py)` is the deal's key and `secret·G == P`.
+    /// - For a dispute that turns out false, `disputeBond()` CPT approved to the escrow (else it reverts).
     function dispute(uint256 dealId, uint256 step, uint256 secret, uint256 px, uint256 py, uint256 rx, uint256 ry, bytes32 c)
         external;
 
-    /// @notice Pays the cooperative's bond (and the dispute bond) to the provider, freezes the series and
+    /// @notice Pays the cooperative's bond to the provider, freezes the series and
     /// ends deal `dealId`, because the step marked due was not released in time. Anyone may call.
     /// @dev Emits {KeyTimeoutClaimed}.
     ///
@@ -200,8 +201,7 @@ interface IBarterEscrow {
     function claimKeyTimeout(uint256 dealId) external;
 
     /// @notice Settles deal `dealId` after its window (plus one key timeout): the cooperative's bond returns
-    /// to it when every due key was released, else goes to the provider; the dispute bond returns to
-    /// the provider. Anyone may call.
+    /// to it when every due key was released, else goes to the provider. Anyone may call.
     /// @dev Emits {DealSettled}.
     ///
     /// Requirements: the deal is `Accepted`; `block.timestamp >= end + keyTimeout`.

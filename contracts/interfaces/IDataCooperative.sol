@@ -15,8 +15,11 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// (series, amount, total shares at that moment). A member's part of distribution `n` is
 /// `sharesAt(member, n) * amount / totalShares`, rounded down, where `sharesAt` is the member's
 /// shares when the credits arrived (a checkpoint lookup, O(log) in the member's own share changes).
-/// Claims are pulled one distribution at a time, so their gas does not depend on the number of
-/// members or series; joining, leaving (shares set to 0) and share changes apply to later
+/// Claims are pulled one distribution at a time, in order: each member has a cursor, the next
+/// distribution it claims, set when its shares are first set (so it starts at the first
+/// distribution after joining) and advanced by every claim; a distribution in which the member has
+/// no part is stepped over with a zero claim. A claim's gas does not depend on the number of
+/// members or series (the cursor lives in a slot written when the member joined); joining, leaving (shares set to 0) and share changes apply to later
 /// distributions only and never change what anyone already earned. The parts of one distribution
 /// never sum to more than its amount.
 interface IDataCooperative is IAccessControl, IERC1155Receiver {
@@ -39,9 +42,8 @@ interface IDataCooperative is IAccessControl, IERC1155Receiver {
     error CooperativeAmountTooLarge(uint256 amount);
     /// @notice No distribution has id `distributionId`.
     error CooperativeUnknownDistribution(uint256 distributionId);
-    /// @notice `member` already claimed distribution `distributionId`.
-    error CooperativeAlreadyClaimed(uint256 distributionId, address member);
-    /// @notice `member` has no part in distribution `distributionId`.
+    /// @notice `member` has nothing left to claim: its next distribution, `distributionId`, is not open yet
+    /// (0 when `member` never had shares).
     error CooperativeNothingToClaim(uint256 distributionId, address member);
 
     /// @notice The role of the agents that release sealed keys for the cooperative's deals.
@@ -56,8 +58,10 @@ interface IDataCooperative is IAccessControl, IERC1155Receiver {
     function distributionOf(uint256 distributionId) external view returns (BarterTypes.Distribution memory);
     /// @notice `member`'s part of distribution `distributionId`, 0 once claimed.
     function claimable(uint256 distributionId, address member) external view returns (uint256);
-    /// @notice Whether `member` claimed distribution `distributionId`.
+    /// @notice Whether `member` claimed (or stepped over) distribution `distributionId`.
     function claimed(uint256 distributionId, address member) external view returns (bool);
+    /// @notice The next distribution `member` claims (0 when it never had shares).
+    function nextClaimOf(address member) external view returns (uint256);
 
     /// @notice Sets `member`'s shares (0: the member leaves). Affects later distributions only.
     /// @dev Emits {SharesSet}. Requirements: the caller has `DEFAULT_ADMIN_ROLE`; `member` is not zero;
@@ -90,7 +94,10 @@ interface IDataCooperative is IAccessControl, IERC1155Receiver {
     /// @dev Requirements: the caller has `DEFAULT_ADMIN_ROLE`.
     function withdrawToken(address to, uint256 amount) external;
 
-    /// @notice Transfers the caller's part of distribution `distributionId` to the caller.
-    /// @dev Emits {Claimed}. Requirements: not claimed before; a non-zero part.
-    function claim(uint256 distributionId) external returns (uint256 amount);
+    /// @notice Transfers the caller's part of its next distribution to the caller (nothing when that part is
+    /// zero) and advances its cursor.
+    /// @dev Emits {Claimed}. Requirements: the caller's next distribution is open.
+    /// @return distributionId The distribution claimed.
+    /// @return amount The credits sent.
+    function claim() external returns (uint256 distributionId, uint256 amount);
 }

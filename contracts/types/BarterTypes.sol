@@ -48,9 +48,9 @@ library BarterTypes {
         uint16 classId;
         // slot 3
         uint128 bond; // the cooperative's bond still held
-        uint128 disputeBond; // the provider's dispute bond still held
+        bool disputed; // the provider disputed once and lost (its secret is public)
         // slot 4
-        bytes32 keyHash; // keccak256(abi.encode(P.x, P.y)) of the provider's per-deal public key
+        bytes32 keyHash; // keccak256(abi.encode(P.x, P.y)) of the provider's per-deal public key; 1 until accepted
     }
 
     /// @notice Credits of one series a cooperative received in one transfer, shared pro rata

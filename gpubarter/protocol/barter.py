@@ -80,25 +80,35 @@ class BarterClient(ComputeClient):
         rx, ry = sealed.r_point
         return self._send(self.cooperative(coop).functions.release(deal_id, step, rx, ry, sealed.c))
 
-    def claim_distribution(self, coop: str, distribution_id: int) -> TxResult:
-        return self._send(self.cooperative(coop).functions.claim(distribution_id))
+    def claim_next(self, coop: str) -> TxResult:
+        """Claim the signer's next distribution of cooperative ``coop`` (a zero part just advances)."""
+        return self._send(self.cooperative(coop).functions.claim())
+
+    def claim_all(self, coop: str) -> list[TxResult]:
+        """Claim every open distribution the signer has not claimed yet, in order."""
+        c = self.cooperative(coop).functions
+        nxt = c.nextClaimOf(self.sender.address).call()
+        if nxt == 0:
+            return []
+        return [self.claim_next(coop) for _ in range(c.distributionCount().call() + 1 - nxt)]
 
     # --------------------------------------------------------------- provider
 
     def accept(self, deal_id: int, public: Point) -> Sent[int]:
-        """Approve the dispute bond (when short) and accept ``deal_id`` with the per-deal key."""
+        """Accept ``deal_id`` with the per-deal public key; the value is the new series id."""
+        result = self._send(self.escrow.functions.accept(deal_id, *public))
+        return Sent(self._event_arg(self.escrow, "DealAccepted", result, "seriesId"), (result,))
+
+    def dispute(self, deal_id: int, step: int, keys: KeyPair, sealed: SealedKey) -> Sent[None]:
+        """Approve the dispute bond (when short) and dispute ``step`` by revealing the deal's secret."""
         txs: list[TxResult] = []
         bond = self.escrow.functions.disputeBond().call()
         if self.token.functions.allowance(self.sender.address, self.escrow.address).call() < bond:
             txs.append(self._send(self.token.functions.approve(self.escrow.address, bond)))
-        result = self._send(self.escrow.functions.accept(deal_id, *public))
-        txs.append(result)
-        return Sent(self._event_arg(self.escrow, "DealAccepted", result, "seriesId"), tuple(txs))
-
-    def dispute(self, deal_id: int, step: int, keys: KeyPair, sealed: SealedKey) -> TxResult:
-        return self._send(
-            self.escrow.functions.dispute(deal_id, step, keys.secret, *keys.public, *sealed.r_point, sealed.c)
-        )
+        args = (deal_id, step, keys.secret, *keys.public, *sealed.r_point, sealed.c)
+        call = self.escrow.functions.dispute(*args)
+        txs.append(self._send(call))
+        return Sent(None, tuple(txs))
 
     # ----------------------------------------------------------------- anyone
 
