@@ -139,7 +139,10 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBarterEscrow
-    function accept(uint256 dealId, uint256 px, uint256 py) external override nonReentrant returns (uint256 seriesId) {
+    /// @dev No reentrancy guard, to keep acceptance within its gas budget: every effect happens before the
+    /// calls, and a re-entrant call during them (from the maker's ERC-1155 hook) sees an accepted deal
+    /// with no series yet, for which no step can be due, released, disputed, timed out or settled.
+    function accept(uint256 dealId, uint256 px, uint256 py) external override returns (uint256 seriesId) {
         // Check: an open offer whose window has not ended, and a fresh valid public key.
         BarterTypes.Deal storage d = _existing(dealId);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Offered);
@@ -156,8 +159,9 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         _datasets.lockForDeal(d.datasetId);
         seriesId =
             _credits.createDataBackedSeries(msg.sender, d.classId, d.start, d.end, dealId, d.maker, d.gpuSeconds);
-        // Effect after the call that creates the id; the guard stops re-entry meanwhile.
-        d.seriesId = SafeCast.toUint64(seriesId);
+        // Effect after the call that creates the id (see the note on re-entry above).
+        // Cast safe: series ids are sequential from 1; the cooperative refuses ids above 64 bits too.
+        d.seriesId = uint64(seriesId);
         emit DealAccepted(dealId, msg.sender, seriesId, px, py);
     }
 
@@ -323,7 +327,14 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
 
     /// @dev Whether `(x, y)` is on alt_bn128, through the ecAdd precompile (0x06), which fails on invalid points.
     function _isOnCurve(uint256 x, uint256 y) private view returns (bool ok) {
-        (ok,) = address(0x06).staticcall(abi.encode(x, y, uint256(0), uint256(0)));
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, x)
+            mstore(add(m, 0x20), y)
+            mstore(add(m, 0x40), 0)
+            mstore(add(m, 0x60), 0)
+            ok := staticcall(gas(), 0x06, m, 0x80, m, 0x40)
+        }
     }
 
     /// @dev `s·(x, y)` through the ecMul precompile (0x07); `ok` is false when `(x, y)` is not a curve point.

@@ -293,3 +293,14 @@ def test_a_second_dataset_with_other_k_needs_matching_k(ew: EscrowWorld) -> None
     ds, _ = new_dataset(ew.admin, ew.coop, steps=2)
     reverts(lambda: ew.offer(dataset_id=ds), "EscrowStepCountMismatch", ew.escrow.functions.dealCount().call)
     assert ew.offer(dataset_id=ds, steps=2) > 0
+
+
+def test_a_false_dispute_without_the_dispute_bond_approved_is_refused(ew: EscrowWorld) -> None:
+    deal_id, series_id = ew.accepted()
+    ew.deliver(series_id, STEP)
+    sealed = ew.release(deal_id, 1)
+    ew.provider.sender.transact(ew.gov.token.functions.approve(ew.escrow.address, 0))
+    call = ew.escrow.functions.dispute(deal_id, 1, ew.pairs[deal_id].secret, *ew.pairs[deal_id].public,
+                                       *sealed.r_point, sealed.c)
+    reverts(lambda: ew.provider.sender.transact(call), "ERC20InsufficientAllowance",
+            lambda: ew.escrow.functions.dealOf(deal_id).call(), lambda: ew.cpt(ew.coop))
