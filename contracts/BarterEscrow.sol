@@ -117,7 +117,8 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         d.keyHash = bytes32(uint256(1));
         emit DealOffered(dealId, msg.sender, t.datasetId, t);
 
-        // Interaction: take the bond.
+        // Interaction: lock the dataset's commitments (what a provider reviews is what it accepts), take the bond.
+        _datasets.lockForDeal(t.datasetId);
         _token.safeTransferFrom(msg.sender, address(this), t.bond);
     }
 
@@ -154,9 +155,8 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         d.provider = msg.sender;
         d.keyHash = keccak256(abi.encode(px, py));
 
-        // Interaction: the dataset lock, then the series with its credits minted to the maker
-        // (the credits contract checks the provider and its free stake).
-        _datasets.lockForDeal(d.datasetId);
+        // Interaction: the series with its credits minted to the maker (the credits contract checks the
+        // provider and its free stake).
         seriesId =
             _credits.createDataBackedSeries(msg.sender, d.classId, d.start, d.end, dealId, d.maker, d.gpuSeconds);
         // Effect after the call that creates the id (see the note on re-entry above).

@@ -30,9 +30,11 @@ def escrow_cpt(ew: EscrowWorld) -> int:
 # ----------------------------------------------------------------------- offers
 
 
-def test_offer_takes_the_bond_and_records_the_terms(ew: EscrowWorld) -> None:
+def test_offer_locks_the_dataset_takes_the_bond_and_records_the_terms(ew: EscrowWorld) -> None:
     before = ew.cpt(ew.coop)
+    assert not ew.gov.datasets.functions.isLockedForDeal(ew.dataset_id).call()
     deal_id = ew.offer()
+    assert ew.gov.datasets.functions.isLockedForDeal(ew.dataset_id).call()
     deal = ew.escrow.functions.dealOf(deal_id).call()
     assert deal[0] == ew.coop and deal[1] == OFFERED and deal[2] == K and deal[9] == GPU_SECONDS
     assert ew.cpt(ew.coop) == before - BOND and escrow_cpt(ew) == BOND
@@ -84,7 +86,7 @@ def test_cancel_returns_the_bond_and_only_before_acceptance(ew: EscrowWorld) -> 
 # ---------------------------------------------------------------------- accept
 
 
-def test_accept_mints_the_credits_to_the_cooperative_and_locks_the_dataset(ew: EscrowWorld) -> None:
+def test_accept_mints_the_credits_to_the_cooperative(ew: EscrowWorld) -> None:
     deal_id, series_id = ew.accepted()
     series = ew.gov.series(series_id)
     assert series.provider == ew.provider.sender.address

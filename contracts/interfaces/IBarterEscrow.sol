@@ -7,10 +7,12 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// @notice Barter deals: a cooperative pays for GPU time with a dataset, released key by key.
 ///
 /// A cooperative (the dataset's owner in the DatasetRegistry) offers the dataset for `gpuSeconds`
-/// GPU-seconds of a class, delivered in a window, in K steps, with a bond in CPT. A provider accepts
-/// with a fresh per-deal alt_bn128 public key `P = d·G`: the escrow creates a data-backed credit
-/// series and mints its `gpuSeconds` credits to the cooperative (locking the provider's stake) and
-/// locks the dataset's commitments. The provider's dispute bond is posted with a dispute (approved
+/// GPU-seconds of a class, delivered in a window, in K steps, with a bond in CPT. The offer locks the
+/// dataset's commitments in the registry, so the commitments a provider reviews are the ones it
+/// accepts (no replacement between offer and acceptance; a cancelled offer leaves them locked).
+/// A provider accepts with a fresh per-deal alt_bn128 public key `P = d·G`: the escrow creates a
+/// data-backed credit series and mints its `gpuSeconds` credits to the cooperative (locking the
+/// provider's stake). The provider's dispute bond is posted with a dispute (approved
 /// to the escrow): a false dispute pays it to the cooperative, a won one never takes it. Posting it
 /// at dispute time rather than at acceptance keeps acceptance within its gas budget, and a provider
 /// that never disputes never locks it. Fresh keys are the provider's own interest (revealing `d`
@@ -143,7 +145,7 @@ interface IBarterEscrow {
                                 NON-CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
 
-    /// @notice Offers dataset `terms.datasetId` for GPU time and takes the caller's bond.
+    /// @notice Offers dataset `terms.datasetId` for GPU time, locks its commitments and takes the caller's bond.
     /// @dev Emits {DealOffered}.
     ///
     /// Requirements:
@@ -156,8 +158,8 @@ interface IBarterEscrow {
     /// @dev Emits {DealCancelled}. Requirements: the caller is the maker; the deal is `Offered`.
     function cancel(uint256 dealId) external;
 
-    /// @notice Accepts offer `dealId` with the fresh per-deal public key `(px, py)`: locks the dataset,
-    /// creates the data-backed series and mints its credits to the maker.
+    /// @notice Accepts offer `dealId` with the fresh per-deal public key `(px, py)`: creates the
+    /// data-backed series and mints its credits to the maker.
     /// @dev Emits {DealAccepted}.
     ///
     /// Requirements:
