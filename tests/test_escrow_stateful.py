@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-from escrow_world import BOND, GPU_SECONDS, EscrowWorld, K
+from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, EscrowWorld, K
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -49,6 +49,7 @@ class DealModel:
     released: int = 0
     sealed: dict[int, tuple[sealing.SealedKey, bool]] = field(default_factory=dict)  # step -> (sealed, right)
     disputed: bool = False
+    marked: bool = False  # the next step is marked due (its key-release clock runs)
 
     def due(self) -> int:
         return min(K, self.delivered * K // self.gpu_seconds)
@@ -114,13 +115,14 @@ def make_machine(w: EscrowWorld) -> type[RuleBasedStateMachine]:
         @rule(deal=deals, part=st.sampled_from([1, 0.25, 0.5, 1.0]))
         def deliver(self, deal: int, part: float) -> None:
             m = self.models[deal]
-            if m.status != ACCEPTED:
+            if m.status != ACCEPTED or m.delivered >= m.gpu_seconds:
                 return
             for who in w.members:
                 self._claim(who)
             held = sum(who.credit_balance(m.series_id) for who in w.members)
-            amount = min(held, part if isinstance(part, int) else max(1, int(m.gpu_seconds * part)))
-            if amount:
+            wanted = part if isinstance(part, int) else max(1, int(m.gpu_seconds * part))
+            amount = min(held, m.gpu_seconds - m.delivered, wanted)
+            if amount and not w.gov.series(m.series_id).frozen:
                 w.deliver(m.series_id, amount)
                 m.delivered += amount
                 OUTCOMES[("deliver", "ok")] += 1
@@ -148,6 +150,27 @@ def make_machine(w: EscrowWorld) -> type[RuleBasedStateMachine]:
             if expect("release", err, lambda: w.admin.release(w.coop, deal, step, sealed)):
                 m.released = step
                 m.sealed[step] = (sealed, right)
+                m.marked = step < K and m.due() >= step + 1
+
+        @rule(deal=deals)
+        def key_timeout(self, deal: int) -> None:
+            """Anyone marks the next step due; its key never comes: the bond goes to the provider."""
+            m = self.models[deal]
+            if m.status != ACCEPTED:
+                err = "EscrowInvalidStatus"
+            elif m.marked:
+                err = "EscrowAlreadyMarkedDue"
+            elif m.released + 1 > m.due():
+                err = "EscrowStepNotDue"
+            else:
+                err = None
+            if expect("mark due", err, lambda: w.other.mark_due(deal)):
+                m.marked = True
+            if m.status == ACCEPTED and m.marked:
+                w.travel(KEY_TIMEOUT + 1)
+                expect("claim key timeout", None, lambda: w.other.claim_key_timeout(deal))
+                m.status = FAULTED
+                assert w.gov.series(m.series_id).frozen
 
         @rule(deal=deals, data=st.data())
         def dispute(self, deal: int, data: st.DataObject) -> None:
