@@ -181,24 +181,26 @@ contract DataCooperative is IDataCooperative, AccessControl {
     }
 
     /// @inheritdoc IERC1155Receiver
-    function onERC1155Received(address, address, uint256 id, uint256 value, bytes calldata)
+    function onERC1155Received(address operator, address from, uint256 id, uint256 value, bytes calldata)
         external
         override
         returns (bytes4)
     {
-        _open(id, value);
+        _open(operator, from, id, value);
         return this.onERC1155Received.selector;
     }
 
     /// @inheritdoc IERC1155Receiver
-    function onERC1155BatchReceived(address, address, uint256[] calldata ids, uint256[] calldata values, bytes calldata)
-        external
-        override
-        returns (bytes4)
-    {
+    function onERC1155BatchReceived(
+        address operator,
+        address from,
+        uint256[] calldata ids,
+        uint256[] calldata values,
+        bytes calldata
+    ) external override returns (bytes4) {
         // Bounded by the sender's own batch.
         for (uint256 i; i < ids.length; ++i) {
-            _open(ids[i], values[i]);
+            _open(operator, from, ids[i], values[i]);
         }
         return this.onERC1155BatchReceived.selector;
     }
@@ -225,10 +227,14 @@ contract DataCooperative is IDataCooperative, AccessControl {
         return shares * dist.amount / dist.totalShares;
     }
 
-    /// @dev Opens a distribution of `value` credits of series `id`, received from the credits contract.
-    function _open(uint256 id, uint256 value) private {
-        // Check: credits of the cooperative's credits contract, members to share them, 64-bit values.
+    /// @dev Opens a distribution of `value` credits of series `id`, minted by the escrow for a deal.
+    /// Only such mints are accepted: anyone else could otherwise open dust distributions that every
+    /// member's cursor would have to step over.
+    function _open(address operator, address from, uint256 id, uint256 value) private {
+        // Check: credits of the cooperative's credits contract minted by the escrow, members to share
+        // them, 64-bit values.
         if (msg.sender != address(_credits)) revert CooperativeUnknownToken(msg.sender);
+        if (operator != address(_escrow) || from != address(0)) revert CooperativeUnexpectedCredits(operator, from);
         uint256 total = _totalShares;
         if (total == 0) revert CooperativeNoShares();
         if (value > type(uint64).max) revert CooperativeAmountTooLarge(value);

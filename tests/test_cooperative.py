@@ -4,7 +4,7 @@ change what others earned, datasets and offers in the cooperative's name, and re
 from __future__ import annotations
 
 from compute_world import reverts
-from escrow_world import GPU_SECONDS, SHARES, EscrowWorld
+from escrow_world import GPU_SECONDS, SHARES, EscrowWorld, new_dataset
 
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.protocol import sealing
@@ -91,17 +91,24 @@ def test_joining_leaving_and_share_changes_never_change_what_others_earned(ew: E
 
 
 def test_credits_arriving_without_members_or_from_another_token_are_refused(ew: EscrowWorld) -> None:
-    empty = ew.admin.create_cooperative("empty").value
     # A plain ERC-1155 that is not the protocol's credits cannot open distributions.
     plain, _ = deploy_contract(ew.gov.sender, "PlainERC1155")
     mint = plain.functions.mint(ew.coop, 1, 10, b"")
     reverts(lambda: ew.gov.sender.transact(mint), "CooperativeUnknownToken",
             coop_fn(ew).distributionCount().call)
-    # Credits to a cooperative with no members would be stuck: refused.
+    # Credits sent back by anyone (dust that every cursor would step over) are refused.
     _, series_id = ew.accepted()
-    ew.members[2].claim_next(ew.coop)
-    reverts(lambda: ew.members[2].transfer(series_id, empty, 1), "CooperativeNoShares",
-            lambda: ew.members[2].credit_balance(series_id))
+    member = ew.members[2]
+    member.claim_next(ew.coop)
+    reverts(lambda: member.transfer(series_id, ew.coop, 1), "CooperativeUnexpectedCredits",
+            lambda: member.credit_balance(series_id), coop_fn(ew).distributionCount().call)
+    # A deal of a cooperative without members would leave its credits unshared: acceptance is refused.
+    empty = ew.admin.create_cooperative("empty").value
+    ew.gov.sender.transact(ew.gov.token.functions.transfer(empty, 100 * 10**18))
+    ds, _ = new_dataset(ew.admin, empty)
+    deal_id = ew.admin.offer(empty, ew.terms(dataset_id=ds)).value
+    reverts(lambda: ew.provider.accept(deal_id, sealing.keygen().public), "CooperativeNoShares",
+            lambda: ew.escrow.functions.dealOf(deal_id).call())
 
 
 def test_withdraw_token_moves_the_cooperative_cpt(ew: EscrowWorld) -> None:

@@ -11,7 +11,7 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// data), register datasets the cooperative owns, make barter offers in its name and release keys
 /// through key agents. Credits it receives are shared among the members pro rata.
 ///
-/// Accounting: every ERC-1155 transfer of credits to the cooperative opens a *distribution*
+/// Accounting: every mint of credits to the cooperative by the barter escrow opens a *distribution*
 /// (series, amount, total shares at that moment). A member's part of distribution `n` is
 /// `sharesAt(member, n) * amount / totalShares`, rounded down, where `sharesAt` is the member's
 /// shares when the credits arrived (a checkpoint lookup, O(log) in the member's own share changes).
@@ -36,6 +36,8 @@ interface IDataCooperative is IAccessControl, IERC1155Receiver {
     error CooperativeSharesTooLarge(uint256 shares);
     /// @notice Credits arrived from `token`, which is not the cooperative's credits contract.
     error CooperativeUnknownToken(address token);
+    /// @notice Credits arrived that the escrow did not mint for a deal (`operator` moved them from `from`).
+    error CooperativeUnexpectedCredits(address operator, address from);
     /// @notice Credits arrived while no member holds shares; they could not be shared.
     error CooperativeNoShares();
     /// @notice An amount of credits above 64 bits.
