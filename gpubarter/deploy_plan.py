@@ -56,6 +56,9 @@ class DeployParams:
     #: Seconds late metered usage may still settle after a job is closed or past its deadline;
     #: at least the metering oracle's challenge period.
     settlement_grace_s: int = 3_600
+    #: Smallest bond a cooperative posts with a barter offer, and the provider's dispute bond (CPT).
+    escrow_min_bond_cpt: int = 10
+    escrow_dispute_bond_cpt: int = 10
 
 
 @dataclass(frozen=True)
@@ -99,4 +102,13 @@ PLAN: tuple[Step | Call, ...] = (
     _grant("ComputeCredits", "JOBS_ROLE", "Jobs"),
     # Datasets (issue 5): governance administers it and grants DEAL_ROLE to the escrow later.
     Step("DatasetRegistry", lambda deployer, _a, _p: [deployer]),
+    # Barter (issue 6): the escrow creates data-backed series, freezes them on a key timeout
+    # (SERIES_ISSUER_ROLE) and locks datasets for deals (DEAL_ROLE); the factory makes cooperatives.
+    Step("BarterEscrow", lambda _d, a, p: [
+        a["ComputeToken"], a["ComputeCredits"], a["DatasetRegistry"],
+        p.escrow_min_bond_cpt * WAD, p.escrow_dispute_bond_cpt * WAD]),
+    _grant("ComputeCredits", "SERIES_ISSUER_ROLE", "BarterEscrow"),
+    _grant("DatasetRegistry", "DEAL_ROLE", "BarterEscrow"),
+    Step("CooperativeFactory", lambda _d, a, _p: [
+        a["ComputeToken"], a["ComputeCredits"], a["DatasetRegistry"], a["BarterEscrow"]]),
 )
