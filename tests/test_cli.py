@@ -140,9 +140,9 @@ def test_node_refuses_a_busy_port(cli_env):
 
 @pytest.mark.parametrize(("args", "message"), [
     (("token", "transfer", "0x1234", "1"), "is not an Ethereum address"),
-    (("token", "transfer", "0x" + "11" * 20, "0"), "must be a positive number of CPT"),
-    (("token", "transfer", "0x" + "11" * 20, "abc"), "is not an amount of CPT"),
-    (("token", "transfer", "0x" + "11" * 20, "0.0000000000000000001"), "at most 18 decimals"),
+    (("token", "transfer", "0x" + "11" * 20, "0"), "CPT must be a positive number"),
+    (("token", "transfer", "0x" + "11" * 20, "abc"), "is not a number of CPT"),
+    (("token", "transfer", "0x" + "11" * 20, "0.0000000000000000001"), "has more than 18 decimals"),
 ])
 def test_token_transfer_refuses_bad_input(local_env, args, message):
     assert message in one_error_line(gpubarter(*args, env=local_env))
