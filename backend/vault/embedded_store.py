@@ -18,22 +18,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.vault.atomic import SpoolFile
-from backend.vault.cid import CidBuilder, normalize_cid
+from backend.vault.cid import normalize_cid
 from backend.vault.errors import ContentNotFound, StoreUnavailable
-from backend.vault.store import READ_CHUNK
+from backend.vault.store import READ_CHUNK, SpoolingWriter
 
 
-class EmbeddedWriter:
+class EmbeddedWriter(SpoolingWriter):
     def __init__(self, store: EmbeddedStore, size_hint: int | None) -> None:
+        super().__init__(store.root / "tmp", "add-", size_hint)
         self._store = store
-        self._spool = SpoolFile(store.root / "tmp", "add-", size_hint=size_hint)
-        self._builder = CidBuilder()
-        self._done = False
-
-    def write(self, data: bytes | memoryview) -> None:
-        self._builder.update(data)
-        self._spool.write(data)
 
     def commit(self) -> str:
         cid = self._builder.finish()
@@ -45,11 +38,6 @@ class EmbeddedWriter:
             os.replace(self._spool.path, target)
         self._done = True
         return cid
-
-    def abort(self) -> None:
-        if not self._done:
-            self._spool.discard()
-            self._done = True
 
 
 class EmbeddedStore:

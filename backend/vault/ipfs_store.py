@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from backend.vault.atomic import SpoolFile
-from backend.vault.cid import CidBuilder, normalize_cid
+from backend.vault.cid import normalize_cid
 from backend.vault.errors import ContentNotFound, IntegrityError, StoreUnavailable
-from backend.vault.store import READ_CHUNK
+from backend.vault.store import READ_CHUNK, SpoolingWriter
 
 DEFAULT_TIMEOUT_S = 60.0
 #: How long the node may look for a block it does not hold before saying so.
@@ -48,16 +47,10 @@ def to_multiaddr(api: str) -> str:
     return f"/{proto}/{url.hostname}/tcp/{url.port}/{url.scheme or 'http'}"
 
 
-class IpfsWriter:
+class IpfsWriter(SpoolingWriter):
     def __init__(self, store: IpfsStore, size_hint: int | None) -> None:
+        super().__init__(store.spool_dir, "ipfs-add-", size_hint)
         self._store = store
-        self._spool = SpoolFile(store.spool_dir, "ipfs-add-", size_hint=size_hint)
-        self._builder = CidBuilder()
-        self._done = False
-
-    def write(self, data: bytes | memoryview) -> None:
-        self._builder.update(data)
-        self._spool.write(data)
 
     def commit(self) -> str:
         expected = self._builder.finish()
@@ -73,11 +66,6 @@ class IpfsWriter:
                                  f"{got} but they hash to {expected}: the node does not use "
                                  "Kubo's default chunking (256 KiB, balanced, raw leaves)")
         return got
-
-    def abort(self) -> None:
-        if not self._done:
-            self._spool.discard()
-            self._done = True
 
 
 class IpfsStore:

@@ -10,8 +10,10 @@ of whatever a store hands back, so a store that lies is caught.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Protocol
 
+from backend.vault.atomic import SpoolFile
 from backend.vault.cid import CidBuilder, normalize_cid
 from backend.vault.errors import IntegrityError
 
@@ -80,3 +82,22 @@ def fetch_verified(store: ContentStore, cid: str, *, what: str, limit: int) -> b
         if len(out) > limit:
             raise IntegrityError(f"{what} {cid} is larger than {limit} bytes; it is not a manifest")
     return bytes(out)
+
+
+class SpoolingWriter:
+    """A writer that spools the bytes to a file while computing their CID; subclasses
+    decide in :meth:`commit` where the spooled file goes."""
+
+    def __init__(self, spool_dir: Path, prefix: str, size_hint: int | None) -> None:
+        self._spool = SpoolFile(spool_dir, prefix, size_hint=size_hint)
+        self._builder = CidBuilder()
+        self._done = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._builder.update(data)
+        self._spool.write(data)
+
+    def abort(self) -> None:
+        if not self._done:
+            self._spool.discard()
+            self._done = True
