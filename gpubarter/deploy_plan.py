@@ -56,6 +56,10 @@ class DeployParams:
     #: Seconds late metered usage may still settle after a job is closed or past its deadline;
     #: at least the metering oracle's challenge period.
     settlement_grace_s: int = 3_600
+    #: CreditExchange protocol fee in basis points (capped on-chain at 100) and its treasury
+    #: (empty: the deployer).
+    exchange_fee_bps: int = 20
+    exchange_treasury: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,4 +103,8 @@ PLAN: tuple[Step | Call, ...] = (
     _grant("ComputeCredits", "JOBS_ROLE", "Jobs"),
     # Datasets (issue 5): governance administers it and grants DEAL_ROLE to the escrow later.
     Step("DatasetRegistry", lambda deployer, _a, _p: [deployer]),
+    # Credit exchange (issue 8): signed orders for credits against CPT.
+    Step("CreditExchange", lambda deployer, a, p: [
+        deployer, a["ComputeCredits"], a["ComputeToken"], p.exchange_treasury or deployer,
+        p.exchange_fee_bps]),
 )
