@@ -94,7 +94,7 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
     //////////////////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc ICreditExchange
-    function fill(ExchangeTypes.Order calldata order, bytes calldata signature, uint256 amount) external {
+    function fill(ExchangeTypes.Order calldata order, ExchangeTypes.Signature calldata signature, uint256 amount) external {
         (address treasury_, uint16 feeBps_) = (treasury, feeBps);
         _fill(order, signature, amount, treasury_, feeBps_);
     }
@@ -102,7 +102,7 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
     /// @inheritdoc ICreditExchange
     function fillMany(
         ExchangeTypes.Order[] calldata orders,
-        bytes[] calldata signatures,
+        ExchangeTypes.Signature[] calldata signatures,
         uint256[] calldata amounts
     ) external {
         if (orders.length != signatures.length || orders.length != amounts.length) {
@@ -168,33 +168,27 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
         ExchangeTypes.Order calldata order,
         SeriesTerms memory terms,
         uint256 amount,
-        uint256 cost,
-        uint256 fee,
-        uint256 filled
+        uint256 cost
     ) private {
         emit OrderFilled(
             orderHash,
-            order.maker,
             order.seriesId,
-            msg.sender,
-            order.side,
+            order.maker,
             terms.classId,
             terms.start,
             order.pricePerHour,
             amount,
-            cost,
-            fee,
-            filled
+            cost
         );
     }
 
     /// @dev Every check of a fill; returns the order's digest, filled amount and series terms.
-    function _check(ExchangeTypes.Order calldata order, bytes calldata signature, uint256 amount)
+    function _check(ExchangeTypes.Order calldata order, ExchangeTypes.Signature calldata signature, uint256 amount)
         private
         returns (bytes32 orderHash, uint256 filled, SeriesTerms memory terms)
     {
         orderHash = hashOrder(order);
-        address signer = ECDSA.recover(orderHash, signature);
+        address signer = ECDSA.recover(orderHash, signature.r, signature.vs);
         if (signer != order.maker) revert CreditExchangeBadSignature(orderHash, order.maker, signer);
         if (order.side > ExchangeTypes.SELL) revert CreditExchangeBadSide(order.side);
         if (block.timestamp > order.expiry) {
@@ -205,7 +199,12 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
         if (amount == 0) revert CreditExchangeZeroAmount();
         filled = _filled[orderHash];
         if (filled == CANCELLED) revert CreditExchangeOrderCancelled(orderHash);
-        if (amount > order.amount - filled) revert CreditExchangeOverfill(orderHash, order.amount - filled, amount);
+        // Cannot underflow: filled <= order.amount for every order not cancelled.
+        uint256 remaining;
+        unchecked {
+            remaining = order.amount - filled;
+        }
+        if (amount > remaining) revert CreditExchangeOverfill(orderHash, remaining, amount);
         terms = _terms(order.seriesId);
         if (block.timestamp >= terms.end) {
             revert CreditExchangeSeriesEnded(order.seriesId, terms.end, block.timestamp);
@@ -214,7 +213,7 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
 
     function _fill(
         ExchangeTypes.Order calldata order,
-        bytes calldata signature,
+        ExchangeTypes.Signature calldata signature,
         uint256 amount,
         address treasury_,
         uint16 feeBps_
@@ -222,12 +221,18 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
         // Checks.
         (bytes32 orderHash, uint256 filled, SeriesTerms memory terms) = _check(order, signature, amount);
         uint256 cost = ExchangeTypes.cost(order.pricePerHour, amount, order.side);
-        uint256 fee = cost * feeBps_ / 10_000;
+        uint256 fee;
+        unchecked {
+            // Cannot overflow: feeBps_ <= 100, and cost * 3600 did not overflow.
+            fee = cost * feeBps_ / 10_000;
+        }
 
         // Effects: record the fill before any token moves (a receiver hook may re-enter).
-        filled += amount;
-        _filled[orderHash] = filled;
-        _emitFilled(orderHash, order, terms, amount, cost, fee, filled);
+        unchecked {
+            // Cannot overflow: filled + amount <= order.amount (checked above).
+            _filled[orderHash] = filled + amount;
+        }
+        _emitFilled(orderHash, order, terms, amount, cost);
 
         // Interactions: credits from seller to buyer, CPT from buyer to seller and treasury.
         _settle(order, amount, cost, fee, treasury_);
@@ -238,7 +243,9 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
     {
         (address seller, address buyer) =
             order.side == ExchangeTypes.SELL ? (order.maker, msg.sender) : (msg.sender, order.maker);
-        _token.safeTransferFrom(buyer, seller, cost - fee);
+        unchecked {
+            _token.safeTransferFrom(buyer, seller, cost - fee); // fee <= cost
+        }
         if (fee != 0) _token.safeTransferFrom(buyer, treasury_, fee);
         _credits.safeTransferFrom(seller, buyer, order.seriesId, amount, "");
     }

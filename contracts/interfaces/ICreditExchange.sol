@@ -27,21 +27,19 @@ interface ICreditExchange is IAccessControl {
     //////////////////////////////////////////////////////////////////////////*/
 
     /// @notice Emitted for every fill, with what the price index needs: the series, its GPU class and
-    /// delivery window start, the price, the amount filled, the CPT paid and the fee, and the order's
-    /// filled total after this fill.
+    /// delivery window start, the price and the amount filled, and the CPT the buyer paid (`cost`;
+    /// the treasury's fee is `cost * feeBps / 10_000` under the fee set by the latest {FeeSet}).
+    /// The taker and the side are those of the credits' {IERC1155-TransferSingle} in the same call
+    /// (the maker sold when it is that transfer's `from`).
     event OrderFilled(
         bytes32 indexed orderHash,
-        address indexed maker,
         uint256 indexed seriesId,
-        address taker,
-        uint8 side,
+        address maker,
         uint16 classId,
         uint40 windowStart,
         uint256 pricePerHour,
         uint256 amount,
-        uint256 cost,
-        uint256 fee,
-        uint256 filled
+        uint256 cost
     );
 
     /// @notice Emitted when `maker` cancelled order `orderHash`.
@@ -136,19 +134,19 @@ interface ICreditExchange is IAccessControl {
     /// @dev Emits {OrderFilled}, and the tokens' transfer events.
     ///
     /// Requirements:
-    /// - `signature` (65 bytes, r‖s‖v) by `order.maker` over {hashOrder}; `order.side` BUY or SELL.
+    /// - `signature` (EIP-2098 compact) by `order.maker` over {hashOrder}; `order.side` BUY or SELL.
     /// - The order must not have expired, been cancelled or voided by its maker's epoch.
     /// - `0 < amount <= order.amount - filledOf(hash)`.
     /// - The series must exist and its delivery window must not have ended.
     /// - The credit seller holds `amount` and approved this contract; the CPT payer holds the cost
     ///   and allowed this contract to spend it.
-    function fill(ExchangeTypes.Order calldata order, bytes calldata signature, uint256 amount) external;
+    function fill(ExchangeTypes.Order calldata order, ExchangeTypes.Signature calldata signature, uint256 amount) external;
 
     /// @notice Fills several orders in one transaction, all or nothing: `amounts[i]` of `orders[i]`.
     /// @dev Requirements: as {fill} for each order; the three arrays have the same length.
     function fillMany(
         ExchangeTypes.Order[] calldata orders,
-        bytes[] calldata signatures,
+        ExchangeTypes.Signature[] calldata signatures,
         uint256[] calldata amounts
     ) external;
 

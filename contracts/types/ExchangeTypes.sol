@@ -24,6 +24,12 @@ library ExchangeTypes {
         uint256 salt; // makes otherwise equal orders distinct
     }
 
+    /// @notice A maker's signature in the compact form of EIP-2098: `r` and `vs` (`v - 27` in the top bit of `s`).
+    struct Signature {
+        bytes32 r;
+        bytes32 vs;
+    }
+
     bytes32 internal constant ORDER_TYPEHASH = keccak256(
         "Order(address maker,uint8 side,uint256 seriesId,uint256 amount,uint256 pricePerHour,"
         "uint64 expiry,uint64 epoch,uint256 salt)"

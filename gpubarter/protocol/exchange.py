@@ -17,7 +17,7 @@ from web3.contract import Contract
 from gpubarter.chain import eip712
 from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.tx import Sender, TxResult
-from gpubarter.protocol.exchange_types import BUY, SELL, UINT256, Order, order_digest, sign_order
+from gpubarter.protocol.exchange_types import BUY, SELL, UINT256, Order, compact, order_digest, sign_order
 
 __all__ = ["BUY", "SELL", "ExchangeClient", "Order", "SignedOrder"]
 
@@ -27,6 +27,10 @@ class SignedOrder:
     order: Order
     signature: bytes
     digest: bytes
+
+    @property
+    def compact(self) -> tuple[bytes, bytes]:
+        return compact(self.signature)
 
     def to_json(self) -> dict[str, Any]:
         return {"order": self.order.to_json(), "signature": "0x" + self.signature.hex()}
@@ -68,11 +72,11 @@ class ExchangeClient:
 
     def fill(self, signed: SignedOrder, amount: int) -> TxResult:
         return self.sender.transact(
-            self.exchange.functions.fill(signed.order.as_tuple(), signed.signature, amount))
+            self.exchange.functions.fill(signed.order.as_tuple(), signed.compact, amount))
 
     def fill_many(self, fills: Sequence[tuple[SignedOrder, int]]) -> TxResult:
         return self.sender.transact(self.exchange.functions.fillMany(
-            [s.order.as_tuple() for s, _ in fills], [s.signature for s, _ in fills], [a for _, a in fills]))
+            [s.order.as_tuple() for s, _ in fills], [s.compact for s, _ in fills], [a for _, a in fills]))
 
     def cancel(self, order: Order) -> TxResult:
         return self.sender.transact(self.exchange.functions.cancel(order.as_tuple()))

@@ -71,6 +71,12 @@ def sign_order(account: LocalAccount, dom: dict[str, Any], order: Order) -> byte
     return bytes(signed.signature)
 
 
+def compact(signature: bytes) -> tuple[bytes, bytes]:
+    """EIP-2098 ``(r, vs)`` of a 65-byte ``r‖s‖v`` signature (what the contract takes)."""
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    return r, ((v - 27) << 255 | s).to_bytes(32, "big")
+
+
 def order_digest(dom: dict[str, Any], order: Order) -> bytes:
     """The EIP-712 digest the contract's ``hashOrder`` returns (the order's id)."""
     signable = encode_typed_data(full_message=_typed(dom, order))
