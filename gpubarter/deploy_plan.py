@@ -59,6 +59,10 @@ class DeployParams:
     #: Smallest bond a cooperative posts with a barter offer, and the provider's dispute bond (CPT).
     escrow_min_bond_cpt: int = 10
     escrow_dispute_bond_cpt: int = 10
+    #: CreditExchange protocol fee in basis points (capped on-chain at 100) and its treasury
+    #: (empty: the deployer).
+    exchange_fee_bps: int = 20
+    exchange_treasury: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,4 +115,8 @@ PLAN: tuple[Step | Call, ...] = (
     _grant("DatasetRegistry", "DEAL_ROLE", "BarterEscrow"),
     Step("CooperativeFactory", lambda _d, a, _p: [
         a["ComputeToken"], a["ComputeCredits"], a["DatasetRegistry"], a["BarterEscrow"]]),
+    # Credit exchange (issue 8): signed orders for credits against CPT.
+    Step("CreditExchange", lambda deployer, a, p: [
+        deployer, a["ComputeCredits"], a["ComputeToken"], p.exchange_treasury or deployer,
+        p.exchange_fee_bps]),
 )

@@ -32,10 +32,15 @@ def domain_of(contract: Any) -> dict[str, Any]:
 def sign(account: LocalAccount, dom: dict[str, Any], types: dict[str, Any], primary: str,
          message: dict[str, Any]) -> tuple[int, bytes, bytes]:
     """Sign typed data; returns (v, r, s)."""
-    signed = Account.sign_typed_data(
-        account.key, full_message={"types": {**_domain_types(dom), **types}, "domain": dom,
-                                   "primaryType": primary, "message": message})
+    signed = Account.sign_typed_data(account.key, full_message=typed_data(dom, types, primary, message))
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def typed_data(dom: dict[str, Any], types: dict[str, Any], primary: str,
+               message: dict[str, Any]) -> dict[str, Any]:
+    """The full EIP-712 message eth-account signs, hashes and recovers."""
+    return {"types": {**_domain_types(dom), **types}, "domain": dom, "primaryType": primary,
+            "message": message}
 
 
 def _domain_types(dom: dict[str, Any]) -> dict[str, list[dict[str, str]]]:

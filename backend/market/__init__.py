@@ -1,0 +1,1 @@
+"""The credit market: order relay (validation before acceptance) and the price index."""

@@ -1,0 +1,145 @@
+"""``gpubarter market``: trade credit series for CPT with signed orders.
+
+``order`` signs an order into a JSON file (no transaction); ``fill`` and ``cancel`` settle it
+on-chain; ``book`` validates a folder of order files as the relay does and prints bids and
+asks; ``index`` prints the price index of a GPU class and delivery month from on-chain fills.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from gpubarter.cli import app
+from gpubarter.cli._compute import NetworkOpt, parse_time, positive_id, print_fields
+from gpubarter.cli.output import console, show_tx
+from gpubarter.errors import ConfigError
+from gpubarter.jsonfile import read_json
+from gpubarter.protocol.exchange import BUY, SELL, ExchangeClient, SignedOrder
+from gpubarter.protocol.exchange_types import UINT256, order_digest
+from gpubarter.protocol.units import cpt_to_wei, fmt_cpt, fmt_hours, hours_to_seconds
+from gpubarter.session import ChainSession
+
+market_app = typer.Typer(help="Signed orders for GPU-hour credits against CPT.", no_args_is_help=True)
+app.add_typer(market_app, name="market")
+
+
+def _client(network: str) -> ExchangeClient:
+    session = ChainSession.open(network)
+    return ExchangeClient(session.sender, session.deployment)
+
+
+def _load(client: ExchangeClient, path: Path) -> SignedOrder:
+    from backend.market.relay import OrderRejected, parse
+
+    try:
+        order, signature = parse(read_json(path, what="order file"))
+    except OrderRejected as exc:
+        raise ConfigError(f"order file {path}: {exc.detail}") from None
+    return SignedOrder(order, signature, order_digest(client.domain, order))
+
+
+@market_app.command()
+def approve(network: str = NetworkOpt) -> None:
+    """Let the exchange move your credits and CPT (needed once before trading)."""
+    for result in _client(network).approve():
+        show_tx("approved", result)
+
+
+@market_app.command()
+def order(
+    side: str = typer.Argument(..., help="buy or sell"),
+    series_id: int = typer.Argument(..., help="The credit series."),
+    hours: str = typer.Argument(..., help="GPU-hours to buy or sell, e.g. 2.5"),
+    price: str = typer.Argument(..., help="CPT per GPU-hour, e.g. 1.8"),
+    out: Path = typer.Option(..., "--out", "-o", help="Write the signed order (JSON) here."),
+    expires: str = typer.Option("+1d", help="Expiry: +1d, +12h, Unix seconds or ISO 8601."),
+    network: str = NetworkOpt,
+) -> None:
+    """Sign an order (no transaction); share the file or post it to the relay."""
+    sides = {"buy": BUY, "sell": SELL}
+    if side not in sides:
+        raise ConfigError(f"side must be buy or sell, got {side!r}")
+    client = _client(network)
+    now = int(client.w3.eth.get_block("latest")["timestamp"])
+    signed = client.make(sides[side], positive_id(series_id, "series id"), hours_to_seconds(hours),
+                         cpt_to_wei(price), parse_time(expires, now))
+    out.write_text(json.dumps(signed.to_json(), indent=2) + "\n", encoding="utf-8")
+    console.print(f"signed order 0x{signed.digest.hex()} -> {out}")
+
+
+@market_app.command()
+def fill(path: Path = typer.Argument(..., help="A signed order file."),
+         hours: str = typer.Option(None, help="GPU-hours to fill (default: all that remains)."),
+         network: str = NetworkOpt) -> None:
+    """Fill an order as the taker."""
+    client = _client(network)
+    signed = _load(client, path)
+    filled = client.filled_of(signed.digest)
+    if filled == UINT256:
+        raise ConfigError(f"order 0x{signed.digest.hex()} was cancelled by its maker")
+    if filled >= signed.order.amount:
+        raise ConfigError(f"order 0x{signed.digest.hex()} is already filled")
+    amount = hours_to_seconds(hours) if hours else signed.order.amount - filled
+    show_tx(f"filled {fmt_hours(amount)}", client.fill(signed, amount))
+
+
+@market_app.command()
+def cancel(path: Path = typer.Argument(..., help="Your signed order file."),
+           network: str = NetworkOpt) -> None:
+    """Cancel one of your orders on-chain."""
+    client = _client(network)
+    show_tx("cancelled", client.cancel(_load(client, path).order))
+
+
+@market_app.command()
+def book(folder: Path = typer.Argument(..., help="A folder of signed order files."),
+         series_id: int = typer.Option(..., "--series", help="The credit series."),
+         network: str = NetworkOpt) -> None:
+    """Bids and asks of a series: every valid, live and funded order in ``folder``."""
+    from backend.market.relay import OrderRejected, Relay
+
+    client = _client(network)
+    relay = Relay(client.w3, client.exchange, client.token, client.credits, min_lifetime_s=0)
+    now = int(client.w3.eth.get_block("latest")["timestamp"])
+    live = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            accepted = relay.validate(read_json(path, what="order file"), now=now)
+        except OrderRejected as exc:
+            console.print(f"  skipped {path.name}: {exc.kind}")
+            continue
+        if accepted.order.series_id == series_id:
+            live.append(accepted)
+    for label, side, reverse in (("asks", SELL, False), ("bids", BUY, True)):
+        rows = sorted((a for a in live if a.order.side == side), key=lambda a: a.order.price_per_hour,
+                      reverse=reverse)
+        console.print(f"{label}:")
+        for a in rows:
+            console.print(f"  {fmt_cpt(a.order.price_per_hour)}/h  {fmt_hours(a.remaining)}  "
+                          f"0x{a.digest.hex()[:12]}")
+
+
+@market_app.command()
+def index(gpu_class: int = typer.Option(..., "--class", help="GPU class id."),
+          month: str = typer.Option(..., help="Delivery month, YYYY-MM (UTC)."),
+          network: str = NetworkOpt) -> None:
+    """Last price, VWAP and volume of a GPU class and delivery month, from on-chain fills."""
+    from backend.market.index import Fill
+    from backend.market.index import index as price_index
+
+    client = _client(network)
+    logs = client.exchange.events.OrderFilled().get_logs(from_block=0)
+    stamps: dict[int, int] = {}
+    fills = []
+    for log in logs:
+        n = log["blockNumber"]
+        stamps.setdefault(n, int(client.w3.eth.get_block(n)["timestamp"]))
+        fills.append(Fill.from_event(dict(log["args"]), stamps[n]))
+    point = price_index(fills, gpu_class, month)
+    print_fields({"class": str(gpu_class), "month": month, "fills": str(point.fills),
+                  "last": f"{fmt_cpt(point.last)}/h" if point.last is not None else "-",
+                  "vwap": f"{fmt_cpt(point.vwap)}/h" if point.vwap is not None else "-",
+                  "volume": fmt_hours(point.volume)})
