@@ -165,8 +165,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
             used += applied;
         }
         job.usedSeconds = uint64(used);
-        bool served = used == maxSeconds;
-        if (served) job.status = ComputeTypes.JobStatus.Served;
+        if (used == maxSeconds) job.status = ComputeTypes.JobStatus.Served;
         uint256 seriesId = job.seriesId;
 
         // Interaction (protocol): burn the delivered credits from custody.
@@ -176,8 +175,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
             emit UsageApplied(jobId, seriesId, applied, gpuSeconds - applied, used, delivered);
         }
 
-        // The penalty reserve of a served job is unlocked by {releaseReserve}, keeping this path cheap.
-        if (served) emit JobServed(jobId);
+        // A served job's penalty reserve is unlocked by {releaseReserve}, and `UsageApplied.used ==
+        // maxSeconds` tells it was served, keeping the serving report as cheap as the others.
     }
 
     /// @inheritdoc IJobs

@@ -57,9 +57,6 @@ interface IJobs is IAccessControl {
         uint256 seriesDelivered
     );
 
-    /// @notice Emitted when job `jobId` used every credit it locked; its penalty reserve is now releasable.
-    event JobServed(uint256 indexed jobId);
-
     /// @notice Emitted when the penalty reserve `reserve` of served job `jobId` was unlocked for `provider`.
     event ReserveReleased(uint256 indexed jobId, address indexed provider, uint256 reserve);
 
@@ -185,7 +182,8 @@ interface IJobs is IAccessControl {
     /// At most the job's remaining locked credits are burned; seconds beyond them are not billed
     /// (they are reported as `unbilled` in {UsageApplied} and forgotten). When the job's credits are
     /// used up it is `Served` and its penalty reserve releasable ({releaseReserve}).
-    /// @dev Emits {UsageApplied}, the credits' {IERC1155-TransferSingle} and, when served, {JobServed}.
+    /// @dev Emits {UsageApplied} (its `used` equals `maxSeconds` when the report served the job) and the
+    /// credits' {IERC1155-TransferSingle}.
     ///
     /// Requirements:
     /// - The contract must not be paused; the caller must have `METERING_ROLE`.
