@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
-from gpubarter.chain.tx import Sender
-from gpubarter.errors import GpuBarterError
+from gpubarter.chain.tx import GAS_MARGIN, Sender, revert_reason
+from gpubarter.errors import ChainError, GpuBarterError, TransactionReverted
 from oracle.store import MeterStore
 
 BACKOFF_START_S = 1.0
@@ -60,7 +60,7 @@ class Submitter:
             call = self.oracle.functions.submit([r.as_tuple() for r in batch.reports],
                                                 [bytes.fromhex(batch.signature[2:])])
             try:
-                result = self.sender.transact(call)
+                result = self.sender.transact(call, gas=self._estimate(call))
             except GpuBarterError as exc:
                 self.sender.reset_nonce()
                 self.backoff_s = min(BACKOFF_MAX_S, max(BACKOFF_START_S, 2 * self.backoff_s))
@@ -75,3 +75,16 @@ class Submitter:
             self.log.info("batch confirmed", extra={"batch": batch.id, "tx": result.tx_hash,
                                                     "block": result.block_number, "gas": result.gas_used})
         return done
+
+    def _estimate(self, call: Any) -> int:
+        """Gas for ``call`` estimated on the pending block: the latest block may be older than a
+        report's period end (a node mines on demand), which the contract rightly calls future-dated."""
+        tx = call.build_transaction({"from": self.sender.address, "gas": 1, "maxFeePerGas": 1,
+                                     "maxPriorityFeePerGas": 1})
+        tx = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+        try:
+            return int(self.sender.w3.eth.estimate_gas(tx, "pending") * GAS_MARGIN)
+        except ContractLogicError as exc:
+            raise TransactionReverted(revert_reason(exc)) from None
+        except Web3RPCError as exc:
+            raise ChainError(f"gas estimation failed: {exc}") from None
