@@ -118,9 +118,17 @@ def test_sigkill_before_and_after_sending_loses_nothing_and_counts_nothing_twice
     finally:
         store.close()
     assert _onchain(world, job, uuid)[0] > 0
+    # Recorded as sent, but the chain never saw that transaction: queued again at restart.
+    store = MeterStore(db)
+    try:
+        lost = store.batches("signed")[-1].id
+        store.mark_submitted(lost, "0x" + "ab" * 32)
+    finally:
+        store.close()
     # Restart: every queued batch is sent (again, for the first); the chain counts each ms once.
     restarted = _daemon(env, db, "--duration", "2")
     assert restarted.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
     assert not _rows(db, "SELECT id FROM batches WHERE state != 'confirmed'")
+    assert '"event":"batch queued again"' in db.with_suffix(".log").read_text()
     cumulative, used, _burned = _onchain(world, job, uuid)
     assert (cumulative, used) == (ms, ms // 1000)
