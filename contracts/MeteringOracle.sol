@@ -30,6 +30,9 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
     uint256 public constant override MAX_SIGNERS = 32;
 
     uint40 private constant MAX_CHALLENGE_PERIOD = 7 days;
+    /// @dev How far a report's period end may be ahead of the block: the meter's clock and the chain's
+    /// (a node that mines on demand, a block a few seconds old) differ slightly; beyond this it is future-dated.
+    uint256 private constant MAX_CLOCK_DRIFT = 5 minutes;
 
     /// @inheritdoc IMeteringOracle
     IJobs public immutable override jobs;
@@ -174,7 +177,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         for (uint256 i = 0; i < count; ++i) {
             Metering.UsageReport calldata r = reports[i];
             if (r.smActiveGpuMs > r.allocatedGpuMs) revert MeteringOracleMalformedReport(i);
-            if (r.periodEnd > block.timestamp) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
+            if (r.periodEnd > block.timestamp + MAX_CLOCK_DRIFT) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
         }
         uint32 epoch = _epoch;
         uint32 signerBits = _verify(_hashTypedDataV4(Metering.hash(reports)), signatures, epoch);

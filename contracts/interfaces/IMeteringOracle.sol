@@ -101,7 +101,8 @@ interface IMeteringOracle is IAccessControl {
     /// @notice Thrown when report `index` is malformed (SM-active time above allocated time).
     error MeteringOracleMalformedReport(uint256 index);
 
-    /// @notice Thrown when report `index` ends at `periodEnd`, after the block time `now`.
+    /// @notice Thrown when report `index` ends at `periodEnd`, more than 5 minutes (clock drift) after the
+    /// block time `now`.
     error MeteringOracleFutureReport(uint256 index, uint64 periodEnd, uint256 now);
 
     /// @notice Thrown when a signature is not 65 bytes or does not recover (`index` in the signature list).
@@ -213,7 +214,7 @@ interface IMeteringOracle is IAccessControl {
 
     /// @notice Accepts a signed batch of cumulative usage reports; returns its batch id.
     /// @dev Requirements:
-    /// - 1 to 500 reports, none malformed or dated after the block.
+    /// - 1 to 500 reports, none malformed or dated more than 5 minutes (clock drift) after the block.
     /// - `signatures` from distinct signers of the set in strictly increasing address order, each bonded,
     ///   at least `threshold` of them.
     /// A report that adds nothing (stale) or whose job takes no usage is skipped with `ReportSkipped`.

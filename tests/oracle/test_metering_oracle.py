@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from compute_world import World, events, reverts
-from metering_world import entries_of, oracle_of, report, submit
+from metering_world import entries_of, oracle_of, report, signatures, submit
 
 from gpubarter.chain.revert import decode_revert, error_name
 from gpubarter.chain.tx import Sender
@@ -112,6 +112,10 @@ def test_forgeries_are_refused(world: World, accounts: list[Sender]) -> None:
     reverts(lambda: submit(world, r, [], raw=[b"\x01" * 64]), "MeteringOracleBadSignature", *observe)
     # A future-dated report, an SM time above the allocated time, an empty batch.
     future = [report(world, job, 5_000, end=world.now() + 3_600)]
+    drift_ok = [report(world, job, 1_000, end=world.now() + 60)]  # within the 5-minute clock drift
+    assert world.gov.sender.call(oracle_of(world).functions.submit(
+        [drift_ok[0].as_tuple()], signatures(drift_ok, [world.gov.sender], domain(
+            world.w3.eth.chain_id, oracle_of(world).address)))) == 1
     reverts(lambda: submit(world, future, [world.gov.sender]), "MeteringOracleFutureReport", *observe)
     dom = domain(chain_id, oracle.address)
     bad = list(r[0].as_tuple())
@@ -130,7 +134,6 @@ def test_quorum_of_distinct_sorted_signers(world: World, signers: list[Sender]) 
     r = [report(world, job, 5_000)]
     observe = _observe(world, job)
     dom = domain(world.w3.eth.chain_id, oracle_of(world).address)
-    from metering_world import signatures
     one = signatures(r, signers[:1], dom)
     reverts(lambda: submit(world, r, [], raw=one), "MeteringOracleBelowThreshold", *observe)
     reverts(lambda: submit(world, r, [], raw=one + one), "MeteringOracleUnsortedSigner", *observe)
