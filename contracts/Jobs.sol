@@ -38,6 +38,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @dev Starts at 1 (not 0) so that opening the very first job pays no zero-to-non-zero storage write.
     uint256 private _nextJobId = 1;
     mapping(uint256 jobId => ComputeTypes.Job) private _jobs;
+    /// @dev Whether a served job's penalty reserve was unlocked (by {releaseReserve}).
+    mapping(uint256 jobId => bool) private _reserveReleased;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -81,7 +83,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @inheritdoc IJobs
     function penaltyReserveOf(uint256 jobId) external view override returns (uint256) {
         ComputeTypes.Job storage job = _existing(jobId);
-        if (!_running(job.status)) return 0;
+        ComputeTypes.JobStatus status = job.status;
+        if (!_running(status) && (status != ComputeTypes.JobStatus.Served || _reserveReleased[jobId])) return 0;
         return _penalty(job.maxSeconds, credits.jobTermsOf(job.seriesId));
     }
 
@@ -162,8 +165,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
             used += applied;
         }
         job.usedSeconds = uint64(used);
-        bool served = used == maxSeconds;
-        if (served) job.status = ComputeTypes.JobStatus.Served;
+        if (used == maxSeconds) job.status = ComputeTypes.JobStatus.Served;
         uint256 seriesId = job.seriesId;
 
         // Interaction (protocol): burn the delivered credits from custody.
@@ -173,13 +175,25 @@ contract Jobs is IJobs, AccessControl, Pausable {
             emit UsageApplied(jobId, seriesId, applied, gpuSeconds - applied, used, delivered);
         }
 
-        if (served) {
-            // Interaction (protocol): the job is done; release the provider's penalty reserve.
-            ComputeTypes.JobTerms memory terms = credits.jobTermsOf(seriesId);
-            uint256 reserve = _penalty(maxSeconds, terms);
-            if (reserve != 0) registry.unlock(terms.provider, reserve);
-            emit JobServed(jobId);
-        }
+        // A served job's penalty reserve is unlocked by {releaseReserve}, and `UsageApplied.used ==
+        // maxSeconds` tells it was served, keeping the serving report as cheap as the others.
+    }
+
+    /// @inheritdoc IJobs
+    function releaseReserve(uint256 jobId) external override {
+        // Check: a served job whose reserve is still locked.
+        ComputeTypes.Job storage job = _existing(jobId);
+        if (job.status != ComputeTypes.JobStatus.Served) revert JobsInvalidStatus(jobId, job.status);
+        if (_reserveReleased[jobId]) revert JobsReserveReleased(jobId);
+
+        // Effect: released.
+        _reserveReleased[jobId] = true;
+        ComputeTypes.JobTerms memory terms = credits.jobTermsOf(job.seriesId);
+        uint256 reserve = _penalty(job.maxSeconds, terms);
+        emit ReserveReleased(jobId, terms.provider, reserve);
+
+        // Interaction (protocol): unlock the provider's penalty reserve.
+        if (reserve != 0) registry.unlock(terms.provider, reserve);
     }
 
     /// @inheritdoc IJobs

@@ -63,6 +63,10 @@ class DeployParams:
     #: (empty: the deployer).
     exchange_fee_bps: int = 20
     exchange_treasury: str = ""
+    #: Seconds metered usage stays challengeable before it applies to Jobs (0: at once, for local runs).
+    metering_challenge_period_s: int = 0
+    #: Threshold of the metering oracle's signer set; the deployer is its only signer at deployment.
+    metering_threshold: int = 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,11 @@ PLAN: tuple[Step | Call, ...] = (
     _grant("ProviderRegistry", "COLLATERAL_ROLE", "Jobs"),
     _grant("ProviderRegistry", "SLASHER_ROLE", "Jobs"),
     _grant("ComputeCredits", "JOBS_ROLE", "Jobs"),
+    # Metering (issue 4): the oracle settles signed usage reports and applies them to Jobs.
+    Step("MeteringOracle", lambda deployer, a, p: [
+        deployer, a["Jobs"], a["ComputeToken"], p.metering_challenge_period_s]),
+    Call("MeteringOracle", "setSigners", lambda deployer, _a, p: [[[deployer], p.metering_threshold]]),
+    _grant("Jobs", "METERING_ROLE", "MeteringOracle"),
     # Datasets (issue 5): governance administers it and grants DEAL_ROLE to the escrow later.
     Step("DatasetRegistry", lambda deployer, _a, _p: [deployer]),
     # Barter (issue 6): the escrow creates data-backed series, freezes them on a key timeout

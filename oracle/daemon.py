@@ -15,6 +15,7 @@ import os
 import signal
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -25,6 +26,7 @@ from oracle.gpu import GpuBackend
 from oracle.meter import Meter, Signer
 from oracle.metrics import MeterMetrics
 from oracle.store import MeterStore
+from oracle.submit import Submitter
 
 
 def default_db() -> Path:
@@ -77,8 +79,10 @@ class DaemonLock:
 
 
 def run_daemon(
-    config: DaemonConfig, backend: GpuBackend, signer: Signer | None, log: logging.Logger
+    config: DaemonConfig, backend: GpuBackend, signer: Signer | None, log: logging.Logger,
+    submit: Callable[[MeterStore], Submitter] | None = None,
 ) -> int:
+    """Meter until stopped; with ``submit``, send each signed batch on-chain right after signing."""
     stop = False
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -94,6 +98,9 @@ def run_daemon(
         meter = Meter(
             backend, store, signer, sim_sm_pct=config.sim_sm_pct, metrics=metrics, log=log
         )
+        submitter = submit(store) if submit else None
+        if submitter:
+            submitter.recover()
         old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         gpus = backend.gpus()
         store.set_meta(
@@ -147,6 +154,8 @@ def run_daemon(
                         "heartbeat", json.dumps({"at": time.time(), "samples": meter.samples_taken})
                     )
                     next_report += config.report_every_s
+                if submitter:
+                    submitter.pump()
                 if config.duration_s is not None and now - started >= config.duration_s:
                     break
                 next_sample += config.interval_s
@@ -158,6 +167,8 @@ def run_daemon(
                 while not stop and (delay := next_sample - time.monotonic()) > 0:
                     time.sleep(min(delay, 1.0))  # a signal ends the wait within 1 s
             meter.report()
+            if submitter:
+                submitter.pump()
         finally:
             for s, handler in old.items():
                 signal.signal(s, handler)

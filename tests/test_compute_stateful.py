@@ -276,6 +276,8 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 self.model[j.series_id].delivered += applied
                 if j.used == j.max_seconds:
                     j.status = JobStatus.SERVED
+                    # Served: the reserve is released by a separate call (anyone's).
+                    w.other.sender.transact(w.holder.jobs.functions.releaseReserve(job_id))
 
         @rule(job_id=jobs)
         def close(self, job_id: int) -> None:

@@ -141,9 +141,18 @@ def test_usage_beyond_locked_credits_is_capped_and_serves_the_job(world: World) 
     result = world.meter.apply_usage(job_id, 1_000)
     ev = events(world.holder.jobs, "UsageApplied", result)[0]
     assert (ev["applied"], ev["unbilled"], ev["used"]) == (600, 400, 3_600)
-    assert events(world.holder.jobs, "JobServed", result) == [{"jobId": job_id}]
+    assert ev["used"] == world.holder.job(job_id).max_seconds  # the report that served the job
     assert world.holder.job(job_id).status is JobStatus.SERVED
-    assert world.provider.provider().locked == locked - penalty_of(3_600)  # reserve released
+    # The reserve stays locked until released (separately, so the serving report stays cheap).
+    assert world.provider.provider().locked == locked
+    assert world.holder.jobs.functions.penaltyReserveOf(job_id).call() == penalty_of(3_600)
+    released = world.other.sender.transact(world.holder.jobs.functions.releaseReserve(job_id))
+    assert events(world.holder.jobs, "ReserveReleased", released) == [
+        {"jobId": job_id, "provider": world.provider.sender.address, "reserve": penalty_of(3_600)}]
+    assert world.provider.provider().locked == locked - penalty_of(3_600)
+    assert world.holder.jobs.functions.penaltyReserveOf(job_id).call() == 0
+    reverts(lambda: world.other.sender.transact(world.holder.jobs.functions.releaseReserve(job_id)),
+            "JobsReserveReleased", lambda: world.provider.provider().locked)
     assert world.holder.series(world.series_id).delivered == 3_600
     reverts(
         lambda: world.meter.apply_usage(job_id, 1),
@@ -293,3 +302,11 @@ def test_served_job_cannot_be_claimed(world: World) -> None:
     world.meter.apply_usage(job_id, 100)
     world.travel_to(world.start + WINDOW)
     reverts(lambda: world.holder.claim(job_id), "JobsInvalidStatus", lambda: _state(world, job_id))
+
+
+def test_release_reserve_refusals(world: World) -> None:
+    job_id = world.acked_job(3_600)
+    locked = lambda: world.provider.provider().locked  # noqa: E731
+    release = world.holder.jobs.functions.releaseReserve
+    reverts(lambda: world.other.sender.transact(release(job_id)), "JobsInvalidStatus", locked)
+    reverts(lambda: world.other.sender.transact(release(10**9)), "JobsUnknownJob", locked)

@@ -18,7 +18,8 @@ import {IProviderRegistry} from "./IProviderRegistry.sol";
 /// `maxSeconds * collateralRate * penaltyBps / 10_000`. If the provider does not acknowledge in
 /// time, or the job is not fully served by the series' window end, the holder claims its unused
 /// credits back plus `unused * collateralRate * penaltyBps / 10_000` CPT slashed from that reserve.
-/// Whatever part of the reserve is not slashed is unlocked when the job ends.
+/// Whatever part of the reserve is not slashed is unlocked when the job ends (for a served job, by
+/// {releaseReserve}).
 ///
 /// Metered usage reaches this contract late (the oracle batches reports and lets them be
 /// challenged before they are final). So that a holder cannot take back credits for GPU time
@@ -56,8 +57,8 @@ interface IJobs is IAccessControl {
         uint256 seriesDelivered
     );
 
-    /// @notice Emitted when job `jobId` used every credit it locked; the provider's penalty reserve was unlocked.
-    event JobServed(uint256 indexed jobId);
+    /// @notice Emitted when the penalty reserve `reserve` of served job `jobId` was unlocked for `provider`.
+    event ReserveReleased(uint256 indexed jobId, address indexed provider, uint256 reserve);
 
     /// @notice Emitted when the holder closed acknowledged job `jobId`; it settles at `settlesAt`.
     event JobClosing(uint256 indexed jobId, uint40 settlesAt);
@@ -75,6 +76,9 @@ interface IJobs is IAccessControl {
     /*//////////////////////////////////////////////////////////////////////////
                                        ERRORS
     //////////////////////////////////////////////////////////////////////////*/
+
+    /// @notice The penalty reserve of served job `jobId` was already released.
+    error JobsReserveReleased(uint256 jobId);
 
     /// @notice Job `jobId` does not exist.
     error JobsUnknownJob(uint256 jobId);
@@ -177,8 +181,9 @@ interface IJobs is IAccessControl {
     /// cumulative totals: the metering contract turns its cumulative counters into increments.
     /// At most the job's remaining locked credits are burned; seconds beyond them are not billed
     /// (they are reported as `unbilled` in {UsageApplied} and forgotten). When the job's credits are
-    /// used up it is `Served` and the provider's penalty reserve is unlocked.
-    /// @dev Emits {UsageApplied}, the credits' {IERC1155-TransferSingle} and, when served, {JobServed}.
+    /// used up it is `Served` and its penalty reserve releasable ({releaseReserve}).
+    /// @dev Emits {UsageApplied} (its `used` equals `maxSeconds` when the report served the job) and the
+    /// credits' {IERC1155-TransferSingle}.
     ///
     /// Requirements:
     /// - The contract must not be paused; the caller must have `METERING_ROLE`.
@@ -197,6 +202,14 @@ interface IJobs is IAccessControl {
     /// - For an `Opened` or `Acknowledged` job, the caller must be its holder.
     /// - For a `Closing` job (anyone may settle it), its settlement time must have come.
     function close(uint256 jobId) external;
+
+    /// @notice Unlocks the provider's penalty reserve of served job `jobId` (anyone may call; the usage
+    /// that serves a job does not, so that the last report costs what the others cost).
+    /// @dev Emits {ReserveReleased}.
+    ///
+    /// Requirements:
+    /// - The job must be `Served` and its reserve not released yet.
+    function releaseReserve(uint256 jobId) external;
 
     /// @notice Claims the refund of a defaulted job `jobId`: its unused credits back, plus the penalty on
     /// them slashed from the provider's reserve. A job defaults when it was not acknowledged by its

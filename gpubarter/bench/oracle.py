@@ -8,7 +8,12 @@ the same run, is an idle Python process sleeping in a loop. Every row says
 ``simulated``: the GPU readings cost nothing here, so this is the meter's overhead
 (attribution, SQLite with fsync, signing, metrics), not the driver's.
 
-Gas budgets (reports per batch on-chain) come with the MeteringOracle contract.
+Gas: on a fresh anvil chain with the protocol deployed, ``MeteringOracle.submit`` of
+batches of 1, 10, 100 and 500 steady-state reports (each a job whose counter was reported
+before), once optimistic (challenge period 600 s: submission only, finalisation measured
+apart) and once with period 0 (usage applied to Jobs in the same transaction; 500 such
+reports exceed anvil's 30M block gas limit, so that size is left out). The baseline is a
+plain ERC-20 transfer measured on the same chain.
 """
 
 from __future__ import annotations
@@ -65,7 +70,133 @@ def _sample_mean_ms(port: int) -> float:
     return 1000 * values["sum"] / values["count"] if values.get("count") else float("nan")
 
 
+GAS_BUDGET_MARGINAL = 25_000
+SIZES = (1, 10, 100, 500)
+LATENCY_S = 12
+LATENCY_BUDGET_S = 2.0
+
+
+def _gas_rows() -> list[Measurement]:
+    from gpubarter.chain.accounts import dev_account
+    from gpubarter.chain.anvil import LocalChain, increase_time
+    from gpubarter.chain.network import connect
+    from gpubarter.chain.tx import Sender
+    from gpubarter.deploy import deploy_all
+    from gpubarter.deploy_plan import WAD, DeployParams
+    from gpubarter.protocol.credits import ComputeClient
+    from oracle.reports import UsageReport, domain, sign_batch
+
+    with LocalChain() as chain, tempfile.TemporaryDirectory(prefix="bench-oracle-gas-") as tmp:
+        w3 = connect(chain.url)
+        gov_s, prov_s, hold_s = (Sender(w3, dev_account(i)) for i in range(3))
+        dep = deploy_all(gov_s, network="local", params=DeployParams(), directory=Path(tmp), save=False)
+        gov, prov, hold = (ComputeClient(x, dep) for x in (gov_s, prov_s, hold_s))
+        oracle = dep.contract(w3, "MeteringOracle")
+        dom = domain(w3.eth.chain_id, oracle.address)
+        gov_s.transact(gov.token.functions.transfer(prov_s.address, 10_000 * WAD))
+        plain = gov_s.transact(gov.token.functions.transfer(hold_s.address, WAD)).gas_used
+        prov.register("bafkreiprovidermetadata")
+        prov.stake(10_000 * WAD)
+        now = int(w3.eth.get_block("latest")["timestamp"])
+        series = prov.create_series(1, now, now + 30 * 86_400).value
+        n = max(SIZES)
+        prov.mint(series, 100 * (n + 1), hold_s.address)
+        jobs = []
+        for _ in range(n):
+            jobs.append(hold.open_job(series, 100, "bafkreibenchjobspec").value)
+            prov.acknowledge(jobs[-1])
+        ms = dict.fromkeys(jobs, 0)
+
+        def submit(count: int) -> int:
+            end = int(w3.eth.get_block("latest")["timestamp"])
+            reports = []
+            for job in jobs[:count]:
+                ms[job] += 2_000
+                reports.append(UsageReport(job, "GPU-simulated-bench", "bench GPU (simulated)", ms[job],
+                                           ms[job] // 2, ms[job], ms[job] // 1000, end))
+            sig = sign_batch(gov_s.account, dom, reports)
+            return gov_s.transact(oracle.functions.submit([r.as_tuple() for r in reports], [sig])).gas_used
+
+        rows: list[Measurement] = []
+        for period, sizes, label in ((600, SIZES, "optimistic, period 600 s"),
+                                     (0, SIZES[:-1], "period 0: applied to Jobs")):
+            gov_s.transact(oracle.functions.setChallengeParams(period, 0, 0, 0))
+            submit(n if period else 100)  # every counter non-zero first (steady state)
+            gas = {size: submit(size) for size in sizes}
+            for size in sizes:
+                rows.append(Measurement(f"submit batch of {size} ({label}), per report", gas[size] / size,
+                                        "gas", "plain ERC-20 transfer", plain))
+            marginal = (gas[100] - gas[1]) / 99
+            rows.append(Measurement(f"marginal gas per report at 100 ({label})", marginal, "gas",
+                                    "plain ERC-20 transfer", plain,
+                                    budget=f"<= {GAS_BUDGET_MARGINAL:,}" if period else "",
+                                    ok=marginal <= GAS_BUDGET_MARGINAL if period else None))
+        # Finalising an optimistic batch of 100 after its period: Jobs' applyUsage per entry.
+        gov_s.transact(oracle.functions.setChallengeParams(600, 0, 0, 0))
+        sent = []
+        for count in (1, 100):
+            submit(count)
+            logs = oracle.events.UsageAccepted().get_logs(from_block=w3.eth.block_number)
+            sent.append((oracle.functions.batchCount().call(),
+                         [(x["args"]["jobId"], x["args"]["gpuSeconds"]) for x in logs]))
+        increase_time(w3, 600)
+        fin = [gov_s.transact(oracle.functions.finalize(b, e)).gas_used for b, e in sent]
+        rows.append(Measurement("finalise after the period: marginal gas per report at 100",
+                                (fin[1] - fin[0]) / 99, "gas", "plain ERC-20 transfer", plain))
+        gov_s.transact(oracle.functions.setChallengeParams(0, 0, 0, 0))
+        job = hold.open_job(series, 100, "bafkreibenchjobspec").value
+        prov.acknowledge(job)
+        rows.append(_latency_row(chain.url, dep, job, Path(tmp)))
+    return rows
+
+
+def _latency_row(url: str, dep: object, job: int, tmp: Path) -> Measurement:
+    """Sample to on-chain finality (challenge period 0) with the real daemon at 1 Hz: per batch,
+    the time from its oldest sample (one interval before signing) to its confirmation."""
+    from gpubarter.deployments import save_deployment
+    from oracle.jobs import register_pid
+    from oracle.store import MeterStore
+
+    save_deployment(dep, tmp / "deployments")  # type: ignore[arg-type]
+    env = {**os.environ, "GPUBARTER_STATE_DIR": str(tmp), "GPUBARTER_LOCAL_RPC_URL": url,
+           "GPUBARTER_DEPLOYMENTS_DIR": str(tmp / "deployments")}
+    db, log = tmp / "latency.sqlite", tmp / "latency.log"
+    work = subprocess.Popen(["sleep", "3600"])
+    try:
+        store = MeterStore(db)
+        register_pid(store, job, work.pid, gpus=[0])
+        store.close()
+        with log.open("w") as err:
+            subprocess.run([sys.executable, "-m", "oracle", "run", "--db", str(db), "--backend", "simulated",
+                            "--interval", "1", "--report-every", "1", "--no-metrics", "--submit",
+                            "--duration", str(LATENCY_S)], cwd=paths.project_root(), env=env,
+                           stdout=subprocess.DEVNULL, stderr=err, check=True, timeout=LATENCY_S + 60)
+    finally:
+        work.kill()
+        work.wait()
+    signed: dict[int, float] = {}
+    latencies = []
+    for line in log.read_text().splitlines():
+        if not line.startswith("{"):
+            continue
+        doc = json.loads(line)
+        if doc["event"] == "batch signed":
+            signed[doc["batch"]] = doc["ts"]
+        elif doc["event"] == "batch confirmed" and doc["batch"] in signed:
+            latencies.append(doc["ts"] - signed[doc["batch"]] + 1.0)
+    if len(latencies) < LATENCY_S // 2:
+        raise RuntimeError(f"only {len(latencies)} batches confirmed in {LATENCY_S} s: see {log}")
+    worst = max(latencies)
+    return Measurement(f"sample to on-chain finality, worst of {len(latencies)} batches (anvil, 1 Hz, "
+                       "period 0, simulated GPU)", worst, "s", "sampling period", 1.0,
+                       budget=f"<= {LATENCY_BUDGET_S} s", ok=worst <= LATENCY_BUDGET_S)
+
+
 def run() -> list[Measurement]:
+    return [*_gas_rows(), *_meter_rows()]
+
+
+def _meter_rows() -> list[Measurement]:
     from oracle.jobs import register_pid
     from oracle.store import MeterStore
 

@@ -73,9 +73,17 @@ def run(
         "--verifying-contract",
         help="MeteringOracle address [default: from the network's deployment].",
     ),
+    submit: bool | None = typer.Option(
+        None, "--submit/--no-submit",
+        help="Send signed batches to the network's MeteringOracle [default: when its node and "
+        "deployment are there].",
+    ),
+    confirmations: int | None = typer.Option(
+        None, "--confirmations", help="Blocks on top before a batch counts [default: the network's]."
+    ),
     db: Path | None = DbOpt,
 ) -> None:
-    """Run the meter: sample GPUs, attribute to jobs, sign and persist usage reports."""
+    """Run the meter: sample GPUs, attribute to jobs, sign, persist and submit usage reports."""
     from oracle import logs
     from oracle.backends import open_backend
     from oracle.daemon import DaemonConfig, run_daemon
@@ -97,7 +105,42 @@ def run(
             f"SIMULATED GPUs: {sim_gpus} simulated GPU(s); no real GPU is "
             "measured and every report is marked simulated."
         )
-    run_daemon(config, gpu_backend, signer, log)
+    submitter = None
+    if submit is not False:
+        from gpubarter.errors import GpuBarterError
+
+        try:
+            submitter = _submitter(network, signer, confirmations, log)
+        except GpuBarterError as exc:
+            if submit:
+                raise
+            err.print(f"not submitting reports (signed and kept in the database): {exc}")
+    run_daemon(config, gpu_backend, signer, log, submitter)
+
+
+def _submitter(network_name: str, signer, confirmations: int, log):
+    """A factory of the daemon's submitter: the network's node, the signer's key, the oracle contract."""
+    from gpubarter.chain.contracts import load_deployment
+    from gpubarter.chain.network import connect, get_network
+    from gpubarter.chain.tx import Sender
+    from gpubarter.errors import ConfigError
+    from oracle.submit import Submitter
+
+    if confirmations is not None and confirmations < 0:
+        raise ConfigError(f"--confirmations must not be negative, not {confirmations}")
+    network = get_network(network_name)
+    w3 = connect(network.rpc_url())
+    if confirmations is None:
+        confirmations = network.confirmations
+    sender = Sender(w3, signer.account, confirmations=confirmations)
+    if sender.chain_id != signer.chain_id:
+        raise ConfigError(f"the node of {network_name!r} is chain {sender.chain_id}, reports are signed "
+                          f"for chain {signer.chain_id}")
+    oracle = load_deployment(signer.chain_id).contract(w3, "MeteringOracle")
+    if oracle.address.lower() != signer.verifying_contract.lower():
+        raise ConfigError(f"reports are signed for {signer.verifying_contract}, but the deployment's "
+                          f"MeteringOracle is {oracle.address}")
+    return lambda store: Submitter(store, sender, oracle, log)
 
 
 def _signer(network_name: str, chain_id: int | None, verifying_contract: str | None):

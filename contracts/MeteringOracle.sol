@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
+import {IJobs} from "./interfaces/IJobs.sol";
+import {IMeteringOracle} from "./interfaces/IMeteringOracle.sol";
+import {Metering} from "./types/Metering.sol";
+
+/// @title MeteringOracle
+/// @notice See the documentation in {IMeteringOracle}.
+/// @dev External calls go to the protocol's Jobs (trusted, granted `METERING_ROLE`) and the CPT token
+/// (no hooks); every state change precedes them.
+contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
+    using SafeERC20 for IERC20;
+
+    /*//////////////////////////////////////////////////////////////////////////
+                                  STATE VARIABLES
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeteringOracle
+    bytes32 public constant override ARBITER_ROLE = keccak256("ARBITER_ROLE");
+    /// @inheritdoc IMeteringOracle
+    uint256 public constant override MAX_BATCH = 500;
+    /// @inheritdoc IMeteringOracle
+    uint256 public constant override MAX_SIGNERS = 32;
+
+    uint40 private constant MAX_CHALLENGE_PERIOD = 7 days;
+    /// @dev How far a report's period end may be ahead of the block: the meter's clock and the chain's
+    /// (a node that mines on demand, a block a few seconds old) differ slightly; beyond this it is future-dated.
+    uint256 private constant MAX_CLOCK_DRIFT = 5 minutes;
+
+    /// @inheritdoc IMeteringOracle
+    IJobs public immutable override jobs;
+    /// @inheritdoc IMeteringOracle
+    IERC20 public immutable override token;
+    /// @notice Where forfeited challenge bonds go.
+    address public immutable treasury;
+
+    struct Batch {
+        // slot 0
+        bytes32 entriesHash;
+        // slot 1
+        uint40 finalAt;
+        uint16 openChallenges;
+        bool finalized;
+        uint32 epoch; // the signer set that signed
+        uint32 signerBits; // bit i: the set's signer i signed
+        uint32 entryCount;
+    }
+
+    struct Challenge {
+        address challenger;
+        uint88 bond;
+        ChallengeStatus status;
+    }
+
+    uint32 private _epoch;
+    uint8 private _threshold;
+    uint40 private _challengePeriod;
+    uint96 private _challengeBond;
+    uint96 private _signerBond;
+    uint96 private _slashAmount;
+
+    mapping(uint32 epoch => address[]) private _sets;
+    mapping(uint32 epoch => mapping(address signer => uint256 indexPlusOne)) private _indexOf;
+    mapping(address signer => uint256) private _bonds;
+    mapping(address signer => uint256) private _bondUnlocksAt;
+
+    mapping(bytes32 jobGpu => uint64 allocatedMs) private _cumulative;
+
+    uint256 private _batchCount;
+    mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) private _voided;
+    mapping(uint256 batchId => mapping(uint256 index => Challenge)) private _challenges;
+
+    /*//////////////////////////////////////////////////////////////////////////
+                                    CONSTRUCTOR
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @param admin Governance: `DEFAULT_ADMIN_ROLE` and `ARBITER_ROLE`; receives forfeited challenge bonds.
+    /// @param jobs_ Jobs (grant this contract its `METERING_ROLE`).
+    /// @param token_ The CPT token bonds are posted in.
+    /// @param challengePeriod_ Seconds accepted usage stays challengeable (0: final at once).
+    constructor(address admin, IJobs jobs_, IERC20 token_, uint40 challengePeriod_)
+        EIP712("GpuBarter MeteringOracle", "1")
+    {
+        if (admin == address(0) || address(jobs_) == address(0) || address(token_) == address(0)) {
+            revert MeteringOracleZero();
+        }
+        jobs = jobs_;
+        token = token_;
+        treasury = admin;
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(ARBITER_ROLE, admin);
+        _setChallengeParams(challengePeriod_, 0, 0, 0);
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                                 CONSTANT FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeteringOracle
+    function signers() external view override returns (address[] memory, uint8 threshold, uint32 epoch) {
+        return (_sets[_epoch], _threshold, _epoch);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function challengePeriod() external view override returns (uint40) {
+        return _challengePeriod;
+    }
+
+    /// @notice The challenge bond, the required signer bond and the slash amount per signer (CPT wei).
+    function bonds() external view returns (uint256 challengeBond, uint256 signerBond, uint256 slashAmount) {
+        return (_challengeBond, _signerBond, _slashAmount);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function cumulativeMs(uint256 jobId, bytes32 gpuId) external view override returns (uint64) {
+        return _cumulative[_key(jobId, gpuId)];
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function bondOf(address signer) external view override returns (uint256) {
+        return _bonds[signer];
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function batchCount() external view override returns (uint256) {
+        return _batchCount;
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function batchOf(uint256 batchId)
+        external
+        view
+        override
+        returns (uint40 finalAt, uint16 openChallenges, bool finalized, bytes32 entriesHash)
+    {
+        Batch storage b = _existing(batchId);
+        return (b.finalAt, b.openChallenges, b.finalized, b.entriesHash);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function challengeOf(uint256 batchId, uint256 index)
+        external
+        view
+        override
+        returns (ChallengeStatus, address challenger)
+    {
+        Challenge storage c = _challenges[batchId][index];
+        return (c.status, c.challenger);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function batchDigest(Metering.UsageReport[] calldata reports) external view override returns (bytes32) {
+        return _hashTypedDataV4(Metering.hash(reports));
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                               NON-CONSTANT FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IMeteringOracle
+    function submit(Metering.UsageReport[] calldata reports, bytes[] calldata signatures)
+        external
+        override
+        returns (uint256 batchId)
+    {
+        // Check: size, well-formed and not future-dated reports, a quorum of distinct bonded signers.
+        uint256 count = reports.length;
+        if (count == 0 || count > MAX_BATCH) revert MeteringOracleBatchSize(count);
+        for (uint256 i = 0; i < count; ++i) {
+            Metering.UsageReport calldata r = reports[i];
+            if (r.smActiveGpuMs > r.allocatedGpuMs) revert MeteringOracleMalformedReport(i);
+            if (r.periodEnd > block.timestamp + MAX_CLOCK_DRIFT) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
+        }
+        uint32 epoch = _epoch;
+        uint32 signerBits = _verify(_hashTypedDataV4(Metering.hash(reports)), signatures, epoch);
+
+        // Effect: advance each cumulative counter; the whole seconds it crossed become an entry.
+        unchecked {
+            // Overflow not possible: one id per transaction.
+            batchId = ++_batchCount;
+        }
+        Entry[] memory entries = new Entry[](count);
+        uint256 n;
+        for (uint256 i = 0; i < count; ++i) {
+            Metering.UsageReport calldata r = reports[i];
+            bytes32 key = _key(r.jobId, r.gpuId);
+            uint64 stored = _cumulative[key];
+            uint64 reported = r.allocatedGpuMs;
+            if (reported <= stored) {
+                emit ReportSkipped(batchId, i, r.jobId, r.gpuId, stored);
+                continue;
+            }
+            _cumulative[key] = reported;
+            uint256 secs;
+            unchecked {
+                // Underflow not possible: reported > stored.
+                secs = reported / 1000 - stored / 1000;
+            }
+            if (secs == 0) continue; // the remainder carries in the stored counter
+            entries[n] = Entry(r.jobId, secs);
+            emit UsageAccepted(batchId, n, r.jobId, r.gpuId, reported, secs);
+            unchecked {
+                ++n;
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(entries, n)
+        }
+        bytes32 entriesHash = keccak256(abi.encode(entries));
+        uint40 finalAt = uint40(block.timestamp) + _challengePeriod;
+        bool immediate = _challengePeriod == 0 || n == 0;
+        _batches[batchId] = Batch({
+            entriesHash: entriesHash,
+            finalAt: finalAt,
+            openChallenges: 0,
+            finalized: immediate,
+            epoch: epoch,
+            signerBits: signerBits,
+            entryCount: uint32(n)
+        });
+        emit BatchAccepted(batchId, n, entriesHash, finalAt);
+
+        // Interaction (protocol): with no challenge period the usage is final now.
+        if (immediate && n != 0) _apply(batchId, entries);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function finalize(uint256 batchId, Entry[] calldata entries) external override {
+        // Check: the batch is past its challenge period, with no challenge open, and these are its entries.
+        Batch storage b = _existing(batchId);
+        if (b.finalized) revert MeteringOracleBatchFinal(batchId);
+        if (block.timestamp < b.finalAt || b.openChallenges != 0) {
+            revert MeteringOracleNotFinalizable(batchId, b.finalAt, b.openChallenges);
+        }
+        if (keccak256(abi.encode(entries)) != b.entriesHash) revert MeteringOracleEntriesMismatch(batchId);
+
+        // Effect: final.
+        b.finalized = true;
+
+        // Interaction (protocol): apply to Jobs.
+        _apply(batchId, entries);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function challenge(uint256 batchId, Entry[] calldata entries, uint256 index) external override {
+        // Check: within the period, the entry exists, the caller holds its job, not challenged yet.
+        Batch storage b = _existing(batchId);
+        if (b.finalized) revert MeteringOracleBatchFinal(batchId);
+        if (block.timestamp >= b.finalAt) revert MeteringOracleChallengePeriodOver(batchId, b.finalAt);
+        if (keccak256(abi.encode(entries)) != b.entriesHash) revert MeteringOracleEntriesMismatch(batchId);
+        if (index >= entries.length) revert MeteringOracleUnknownEntry(batchId, index);
+        uint256 jobId = entries[index].jobId;
+        if (jobs.jobOf(jobId).holder != msg.sender) revert MeteringOracleNotHolder(jobId, msg.sender);
+        Challenge storage c = _challenges[batchId][index];
+        if (c.status != ChallengeStatus.None) revert MeteringOracleChallengeStatus(batchId, index, c.status);
+
+        // Effect: record the challenge; the batch waits for it.
+        uint88 bond = uint88(_challengeBond);
+        _challenges[batchId][index] = Challenge(msg.sender, bond, ChallengeStatus.Open);
+        unchecked {
+            // Overflow not possible: at most MAX_BATCH entries per batch.
+            ++b.openChallenges;
+        }
+        emit ReportChallenged(batchId, index, msg.sender, bond);
+
+        // Interaction: take the bond.
+        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function resolve(uint256 batchId, uint256 index, bool upheld) external override onlyRole(ARBITER_ROLE) {
+        // Check: an open challenge.
+        Batch storage b = _existing(batchId);
+        Challenge storage c = _challenges[batchId][index];
+        if (c.status != ChallengeStatus.Open) revert MeteringOracleChallengeStatus(batchId, index, c.status);
+
+        // Effect: close it; an upheld one voids the entry and slashes the batch's signers.
+        unchecked {
+            // Underflow not possible: this challenge is open.
+            --b.openChallenges;
+        }
+        address challenger = c.challenger;
+        uint256 bond = c.bond;
+        uint256 slashed;
+        if (upheld) {
+            c.status = ChallengeStatus.Upheld;
+            _voided[batchId][index >> 8] |= 1 << (index & 0xff);
+            slashed = _slash(b.epoch, b.signerBits);
+        } else {
+            c.status = ChallengeStatus.Rejected;
+        }
+        emit ChallengeResolved(batchId, index, upheld, slashed);
+
+        // Interaction: the bond back plus the slashed bonds to the challenger, or the bond to the treasury.
+        if (upheld) {
+            if (bond + slashed != 0) token.safeTransfer(challenger, bond + slashed);
+        } else if (bond != 0) {
+            token.safeTransfer(treasury, bond);
+        }
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function setSigners(address[] calldata signers_, uint8 threshold) external override onlyRole(DEFAULT_ADMIN_ROLE) {
+        // Check: 1..MAX_SIGNERS sorted distinct non-zero signers, threshold 1..count.
+        uint256 count = signers_.length;
+        if (count == 0 || count > MAX_SIGNERS || threshold == 0 || threshold > count) {
+            revert MeteringOracleInvalidSignerSet(count, threshold);
+        }
+        address prev;
+        for (uint256 i = 0; i < count; ++i) {
+            if (signers_[i] <= prev) revert MeteringOracleInvalidSigner(signers_[i]);
+            prev = signers_[i];
+        }
+
+        // Effect: a new epoch; leaving signers' bonds unlock one challenge period later (bounded loops).
+        uint32 old = _epoch;
+        uint32 epoch = old + 1;
+        address[] storage oldSet = _sets[old];
+        uint256 unlockAt = block.timestamp + _challengePeriod;
+        for (uint256 i = 0; i < oldSet.length; ++i) {
+            _bondUnlocksAt[oldSet[i]] = unlockAt;
+        }
+        for (uint256 i = 0; i < count; ++i) {
+            _indexOf[epoch][signers_[i]] = i + 1;
+            _bondUnlocksAt[signers_[i]] = type(uint256).max;
+        }
+        _sets[epoch] = signers_;
+        _epoch = epoch;
+        _threshold = threshold;
+        emit SignersSet(epoch, signers_, threshold);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function setChallengeParams(uint40 challengePeriod_, uint256 challengeBond, uint256 signerBond, uint256 slashAmount)
+        external
+        override
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setChallengeParams(challengePeriod_, challengeBond, signerBond, slashAmount);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function depositBond(uint256 amount) external override {
+        // Check: something to deposit.
+        if (amount == 0) revert MeteringOracleZero();
+
+        // Effect: credit the bond.
+        uint256 bond = _bonds[msg.sender] + amount;
+        _bonds[msg.sender] = bond;
+        emit SignerBondDeposited(msg.sender, amount, bond);
+
+        // Interaction: take the CPT.
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function withdrawBond(uint256 amount) external override {
+        // Check: not a signer (or left the set a challenge period ago), enough bond.
+        if (amount == 0) revert MeteringOracleZero();
+        uint256 bond = _bonds[msg.sender];
+        if (amount > bond || block.timestamp < _bondUnlocksAt[msg.sender]) {
+            revert MeteringOracleBondLocked(msg.sender, amount, bond);
+        }
+
+        // Effect: debit the bond.
+        unchecked {
+            // Underflow not possible: amount <= bond.
+            bond -= amount;
+        }
+        _bonds[msg.sender] = bond;
+        emit SignerBondWithdrawn(msg.sender, amount, bond);
+
+        // Interaction: pay out.
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////////////////
+                                 PRIVATE FUNCTIONS
+    //////////////////////////////////////////////////////////////////////////*/
+
+    function _key(uint256 jobId, bytes32 gpuId) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, jobId)
+            mstore(0x20, gpuId)
+            key := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _existing(uint256 batchId) private view returns (Batch storage b) {
+        if (batchId == 0 || batchId > _batchCount) revert MeteringOracleUnknownBatch(batchId);
+        return _batches[batchId];
+    }
+
+    /// @dev The signer bitmap of a quorum of distinct (strictly increasing), bonded signers of `epoch`.
+    function _verify(bytes32 digest, bytes[] calldata signatures, uint32 epoch) private view returns (uint32 bits) {
+        uint256 count = signatures.length;
+        uint256 required = _signerBond;
+        address prev;
+        for (uint256 i = 0; i < count; ++i) {
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
+            if (err != ECDSA.RecoverError.NoError) revert MeteringOracleBadSignature(i);
+            if (signer <= prev) revert MeteringOracleUnsortedSigner(i, signer);
+            uint256 index = _indexOf[epoch][signer];
+            if (index == 0) revert MeteringOracleUnknownSigner(i, signer);
+            if (required != 0 && _bonds[signer] < required) {
+                revert MeteringOracleSignerUnbonded(signer, _bonds[signer], required);
+            }
+            bits |= uint32(1 << (index - 1));
+            prev = signer;
+        }
+        uint256 threshold = _threshold;
+        if (count < threshold || threshold == 0) revert MeteringOracleBelowThreshold(count, threshold);
+    }
+
+    /// @dev Applies entries to Jobs; one that Jobs refuses (job not running, paused) is skipped.
+    function _apply(uint256 batchId, Entry[] memory entries) private {
+        emit BatchFinalized(batchId);
+        IJobs jobs_ = jobs;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            if (_voided[batchId][i >> 8] & (1 << (i & 0xff)) != 0) continue;
+            uint256 jobId = entries[i].jobId;
+            try jobs_.applyUsage(jobId, entries[i].gpuSeconds) {}
+            catch (bytes memory reason) {
+                emit UsageSkipped(batchId, i, jobId, reason);
+            }
+        }
+    }
+
+    /// @dev Takes up to the slash amount from each signer of the batch; returns the total.
+    function _slash(uint32 epoch, uint32 signerBits) private returns (uint256 total) {
+        address[] storage set = _sets[epoch];
+        uint256 amount = _slashAmount;
+        for (uint256 i = 0; i < set.length; ++i) {
+            if (signerBits & (1 << i) == 0) continue;
+            address signer = set[i];
+            uint256 bond = _bonds[signer];
+            uint256 take = bond < amount ? bond : amount;
+            _bonds[signer] = bond - take;
+            total += take;
+        }
+    }
+
+    function _setChallengeParams(uint40 period, uint256 challengeBond, uint256 signerBond, uint256 slashAmount)
+        private
+    {
+        if (period > MAX_CHALLENGE_PERIOD) revert MeteringOracleInvalidChallengePeriod(period);
+        uint256 largest = challengeBond > signerBond ? challengeBond : signerBond;
+        if (slashAmount > largest) largest = slashAmount;
+        if (largest > type(uint88).max) revert MeteringOracleAmountTooLarge(largest);
+        _challengePeriod = period;
+        _challengeBond = uint96(challengeBond);
+        _signerBond = uint96(signerBond);
+        _slashAmount = uint96(slashAmount);
+        emit ChallengeParamsSet(period, challengeBond, signerBond, slashAmount);
+    }
+}
