@@ -171,3 +171,16 @@ def test_usage_errors_are_reported_without_a_traceback(cli_env):
     proc = gpubarter("token", "transfer", "0x" + "11" * 20, "-2", env=cli_env)
     assert proc.returncode == 2
     assert "No such option: -2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_exit_codes_of_commands_reach_the_shell():
+    import typer
+
+    from gpubarter.cli import app, main
+
+    @app.command("exit-two-for-test", hidden=True)
+    def _exit_two() -> None:
+        raise typer.Exit(code=2)  # what `gpubarter bench` does when a budget is missed
+
+    assert main(["exit-two-for-test"]) == 2
+    assert main(["compile"]) == 0

@@ -41,7 +41,8 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> int:
     _register()
     try:
-        app(args=argv, prog_name="gpubarter", standalone_mode=False)
+        # without standalone mode click returns typer.Exit's code instead of exiting
+        code = app(args=argv, prog_name="gpubarter", standalone_mode=False)
     except GpuBarterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except _ClickException as exc:  # usage errors: unknown option, missing argument, bad value
         exc.show()
         return exc.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
