@@ -24,6 +24,8 @@ from oracle.testing import fake_nvml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = "0x" + "11" * 20
+#: Two simulated GPUs at 50 % SM activity, reports every 0.4 s (the crash test's daemons).
+SIM_TWO_GPUS = ("--backend", "simulated", "--sim-gpus", "2", "--sim-sm-util", "50", "--report-every", "0.4")
 
 
 def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -140,14 +142,7 @@ def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(
     db = tmp_path / "meter.sqlite"
     first = daemons(
         db,
-        "--backend",
-        "simulated",
-        "--sim-gpus",
-        "2",
-        "--sim-sm-util",
-        "50",
-        "--report-every",
-        "0.4",
+        *SIM_TWO_GPUS,
     )
     meta = first.started()
     assert meta["simulated"] is True and meta["backend"] == "simulated"
@@ -199,14 +194,7 @@ def test_sigkill_and_restart_lose_nothing_and_count_nothing_twice(
 
     second = daemons(
         db,
-        "--backend",
-        "simulated",
-        "--sim-gpus",
-        "2",
-        "--sim-sm-util",
-        "50",
-        "--report-every",
-        "0.4",
+        *SIM_TWO_GPUS,
         "--duration",
         "2",
     )
