@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from web3.logs import DISCARD
 
 from backend.vault.config import open_store
 from backend.vault.manifest import load_manifest
@@ -111,7 +112,7 @@ def claim(
     if nxt > contract.distributionCount().call():
         raise ConfigError(f"nothing to claim: distribution {nxt} is not open yet")
     for result in c.claim_all(coop):
-        logs = c.cooperative(coop).events.Claimed().process_receipt(result.receipt)
+        logs = c.cooperative(coop).events.Claimed().process_receipt(result.receipt, errors=DISCARD)
         args = logs[0]["args"]
         series = contract.distributionOf(args["distributionId"]).call()[0]
         show_tx(f"claimed {fmt_hours(args['amount'])} of series {series} "

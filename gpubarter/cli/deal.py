@@ -89,8 +89,9 @@ def show(deal: int = DealArg, network: str = NetworkOpt) -> None:
     """Show a deal: terms, delivery, steps due and released."""
     deal_id = positive_id(deal, "deal id")
     c = open_barter(network)
+    info = c.deal_info(deal_id)
     console.print(f"deal {deal_id}")
-    show_deal(c, c.deal_info(deal_id))
+    show_deal(c, info)
 
 
 @deal_app.command()

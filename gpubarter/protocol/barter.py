@@ -165,7 +165,7 @@ class BarterClient(ComputeClient):
         return self._send(self.escrow.functions.settle(deal_id))
 
     def deal(self, deal_id: int) -> Any:
-        return self.escrow.functions.dealOf(deal_id).call()
+        return self.sender.call(self.escrow.functions.dealOf(deal_id))
 
     def deal_info(self, deal_id: int) -> DealInfo:
         return DealInfo.decode(deal_id, self.deal(deal_id))
