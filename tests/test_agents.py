@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from escrow_world import GPU_SECONDS, EscrowWorld, K
 
-from backend.agents.base import FAULTED, AgentError, AgentLog
+from backend.agents.base import FAULTED, AgentError, AgentLog, retrying, run_loop
 from backend.agents.coop import CoopKeyAgent
 from backend.agents.provider import ProviderAgent
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.keystore import KeyStore
 from backend.vault.seal import SealResult, seal_dataset
+from gpubarter.errors import TransactionReverted
+from gpubarter.testing import wait_for
 
 STEP = GPU_SECONDS // K
 
@@ -131,3 +134,83 @@ def test_key_agent_does_not_release_a_key_that_does_not_match_its_commitment(age
     assert coop.poll_once() == []
     assert "does not match its on-chain commitment" in coop.log.named("release failed")[0]["error"]
     assert ew.gov.deal_info(deal_id).released == 0
+
+
+def test_provider_agent_marks_a_due_step_and_takes_the_bond_when_its_key_never_comes(agents: Agents) -> None:
+    a, ew = agents, agents.ew
+    provider = a.provider_agent()
+    deal_id = a.offer()
+    series_id, _ = provider.accept(deal_id)
+    ew.deliver(series_id, STEP)
+    assert provider.poll_once() == []
+    info = ew.gov.deal_info(deal_id)
+    assert info.due_since > 0 and provider.log.named("step marked due")
+    provider.poll_once()  # within the timeout: nothing more
+    assert ew.gov.deal_info(deal_id).status == info.status
+    before = ew.cpt(ew.provider.sender.address)
+    ew.travel(info.key_timeout_s + 1)
+    ew.w3.provider.make_request("evm_mine", [])
+    provider.poll_once()
+    assert ew.gov.deal_info(deal_id).status == FAULTED
+    assert ew.cpt(ew.provider.sender.address) == before + info.bond_wei
+
+
+def test_agent_loop_runs_until_stopped_and_releases_as_steps_fall_due(agents: Agents) -> None:
+    a, ew = agents, agents.ew
+    provider = a.provider_agent()
+    deal_id = a.offer()
+    series_id, _ = provider.accept(deal_id)
+    coop = a.coop_agent()
+    stop = threading.Event()
+    worker = threading.Thread(target=coop.run, args=(stop,), kwargs={"interval_s": 0.05})
+    worker.start()
+    try:
+        ew.deliver(series_id, 2 * STEP)
+        wait_for("two keys released", lambda: ew.gov.deal_info(deal_id).released == 2, timeout=30)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert [r["event"] for r in coop.log.records][-1] == "stopped"
+
+
+def test_run_loop_backs_off_on_transient_errors_and_stops_on_others() -> None:
+    log = AgentLog("test")
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def flaky() -> None:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise ConnectionError("node unreachable")
+        stop.set()
+
+    run_loop(flaky, stop, log, interval_s=0.01)
+    waits = [r["wait_s"] for r in log.named("poll failed; backing off")]
+    assert len(calls) == 3 and waits == [0.02, 0.04]
+
+    def broken() -> None:
+        raise AgentError("keys of another cooperative")
+
+    with pytest.raises(AgentError):
+        run_loop(broken, threading.Event(), log, interval_s=0.01)
+    assert log.records[-1]["event"] == "stopped on error"
+
+
+def test_retrying_retries_transient_failures_only() -> None:
+    log, slept, tries = AgentLog("test"), [], []
+
+    def send() -> str:
+        tries.append(1)
+        if len(tries) < 3:
+            raise TimeoutError("no receipt yet")
+        return "sent"
+
+    assert retrying("release", send, log, sleep=slept.append) == "sent" and slept == [0.5, 1.0]
+
+    def refused() -> str:
+        raise TransactionReverted("EscrowStepNotDue(dealId=1, step=1, delivered=0, needed=9000)")
+
+    with pytest.raises(TransactionReverted):
+        retrying("release", refused, log, sleep=slept.append)
+    assert slept == [0.5, 1.0]
