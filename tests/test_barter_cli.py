@@ -3,8 +3,13 @@ refusal is one clear line, exit status 1, and changes nothing."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from gpubarter.cli import main
 from gpubarter.deployments import save_deployment
 from gpubarter.protocol import sealing
 from gpubarter.settings import get_settings
+from gpubarter.testing import wait_for
 
 GOV, ADMIN, PROVIDER, M1, M2, M3, METER, OTHER = range(8)
 DEAL_ID = re.compile(r"as deal (\d+)")
@@ -202,3 +208,29 @@ def test_deal_accept_refuses_twice_and_without_free_stake(
     assert ew.gov.credits.functions.seriesCount().call() == series and ew.gov.deal_info(big).status == 1
     assert "deal id must be a positive integer" in gpubarter(PROVIDER, "deal", "accept", "0", ok=False)
     assert "EscrowUnknownDeal" in gpubarter(OTHER, "deal", "show", "999", ok=False)
+
+
+def test_agent_command_runs_as_a_child_process_until_sigterm(
+    ew: EscrowWorld, chain: LocalChain, cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    save_deployment(ew.deployment, Path(cli_env["GPUBARTER_DEPLOYMENTS_DIR"]))
+    key = "0x" + bytes(dev_account(ADMIN).key).hex()
+    env = {**cli_env, "GPUBARTER_LOCAL_RPC_URL": chain.url, "GPUBARTER_PRIVATE_KEY": key}
+    log = tmp_path / "agent.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gpubarter", "agent", "coop", ew.coop, "--interval", "0.2"],
+            env=env, stdout=subprocess.DEVNULL, stderr=err,
+        )
+    try:
+        wait_for("the agent's first polls", lambda: log.read_text().count('"event":"started"'), timeout=60)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert events[0] == "started" and events[-1] == "stopped"
+    assert key[2:] not in log.read_text()

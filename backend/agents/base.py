@@ -16,9 +16,8 @@ from gpubarter.chain.tx import TxResult
 from gpubarter.errors import ChainError, TransactionReverted
 from gpubarter.protocol.barter import DEAL_STATUS, BarterClient, DealInfo
 
-#: ``BarterTypes.DealStatus``.
-OFFERED, CANCELLED, ACCEPTED, FAULTED, SETTLED = 1, 2, 3, 4, 5
-assert DEAL_STATUS[ACCEPTED] == "accepted"
+#: ``BarterTypes.DealStatus`` values the agents act on.
+OFFERED, ACCEPTED, FAULTED = (DEAL_STATUS.index(s) for s in ("offered", "accepted", "cooperative faulted"))
 
 
 class AgentError(BackendError):
