@@ -43,6 +43,7 @@ from gpubarter.deploy_plan import WAD
 from gpubarter.errors import GpuBarterError
 from gpubarter.process import Supervised
 from gpubarter.protocol.barter import BarterClient, OfferTerms
+from oracle.store import MeterStore
 
 Say = Callable[[str], None]
 
@@ -253,6 +254,7 @@ class _Story:
         self.jobs(series_id, db)
         self.deliver(deal_id, series_id, key_agent, provider_agent)
         self.stop_all()
+        self.oracle_gas(db)
         self.finish(deal_id, series_id, source)
         return self.report
 
@@ -285,6 +287,17 @@ class _Story:
                     self.report.failures.append(f"step {outcome.step}: provider {outcome.outcome}")
                     raise StoryError(f"the provider disputed step {outcome.step}")
             time.sleep(0.2)
+
+    def oracle_gas(self, db: Path) -> None:
+        """Gas of the oracle's report batches, from the meter's own record of what it submitted."""
+        store = MeterStore(db)
+        try:
+            hashes = [b.tx_hash for b in store.batches("confirmed") if b.tx_hash]
+        finally:
+            store.close()
+        gas = sum(self.env.w3.eth.get_transaction_receipt(h)["gasUsed"] for h in hashes)
+        self.gas(f"usage reports ({len(hashes)} batches)", "oracle", gas)
+        self.say(f"the oracle submitted {len(hashes)} signed usage batches (gas {gas:,} in all)")
 
     def finish(self, deal_id: int, series_id: int, source: Path) -> None:
         delivered = self.gov.delivered(series_id)

@@ -43,7 +43,9 @@ def test_the_barter_story_runs_end_to_end(
     assert sum(report.members_received.values()) == report.credits_minted == env.gpu_seconds
     assert report.gpu_hours_delivered == env.gpu_seconds / 3_600
     roles = report.gas_by_role()
-    assert {"cooperative admin", "provider", "key agent", "member 1", "member 2", "member 3"} <= set(roles)
+    players = {"cooperative admin", "provider", "key agent", "member 1", "member 2", "member 3", "oracle"}
+    assert players <= set(roles)
+    assert roles["oracle"] > 0
     assert all(0 < gas < 70_000 for step, role, gas in report.gas if step.startswith("release key"))
     assert "cooperative 'Riverbank'" in story and "into 4 shards" in story and "simulated" in story
     for step in range(1, K + 1):
