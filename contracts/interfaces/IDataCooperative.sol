@@ -23,8 +23,7 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// {setShares} (the admin pays its cold write), and a claim reads the share checkpoints only for a
 /// distribution opened before the member's last share change. Joining, leaving (shares set to 0)
 /// and share changes apply to later distributions only and never change what anyone already earned.
-/// The parts of one distribution
-/// never sum to more than its amount.
+/// The parts of one distribution never sum to more than its amount.
 interface IDataCooperative is IAccessControl, IERC1155Receiver {
     /// @notice Emitted when `member`'s shares were set to `shares` (total now `totalShares`).
     event SharesSet(address indexed member, uint256 shares, uint256 totalShares);
