@@ -76,6 +76,9 @@ class StoryEnv:
     cast: Sequence[LocalAccount] = field(default_factory=_default_cast)
     gpu_seconds: int = 12  # the deal's GPU time: K steps of 3 GPU-s
     timeout_s: float = 120.0
+    #: The database of an oracle daemon already running (e.g. the dev stack's, on 3 or more simulated
+    #: GPUs): jobs are launched into it and no daemon of the story's own is started.
+    oracle_db: Path | None = None
 
 
 @dataclass
@@ -246,10 +249,11 @@ class _Story:
                  f"{minted} GPU-s of credits minted to the cooperative (gas {accepted.gas_used:,})")
         self.claims(coop)
 
-        db = self.work / "meter.sqlite"
-        self.start("oracle", ["run", "--db", str(db), "--backend", "simulated", "--sim-gpus", "3",
-                              "--interval", "0.2", "--report-every", "1", "--no-metrics", "--submit",
-                              "--network", self.env.network], ready=db.exists)
+        db = self.env.oracle_db or self.work / "meter.sqlite"
+        if self.env.oracle_db is None:
+            self.start("oracle", ["run", "--db", str(db), "--backend", "simulated", "--sim-gpus", "3",
+                                  "--interval", "0.2", "--report-every", "1", "--no-metrics", "--submit",
+                                  "--network", self.env.network], ready=db.exists)
         self.say("the oracle daemon meters 3 simulated GPUs (labelled simulated) and submits signed reports")
         self.jobs(series_id, db)
         self.deliver(deal_id, series_id, key_agent, provider_agent)
