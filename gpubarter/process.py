@@ -78,6 +78,11 @@ class Supervised:
         return self._proc.pid if self._proc else None
 
     @property
+    def returncode(self) -> int | None:
+        """The exit status of a child that has exited, else None."""
+        return self._proc.poll() if self._proc else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -85,8 +90,9 @@ class Supervised:
               env: Mapping[str, str] | None = None, cwd: Path | None = None,
               poll_s: float = 0.01, run_as: tuple[int, int] | None = None,
               stop_signal: int = signal.SIGTERM) -> None:
-        """Start ``cmd`` and return once ``ready()`` is true; stop it and raise otherwise."""
-        log = open(self.log_path, "wb") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
+        """Start ``cmd`` and return once ``ready()`` is true; stop it and raise otherwise.
+        Output is appended to ``log_path``, so a restarted child's log keeps the earlier runs."""
+        log = open(self.log_path, "ab") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"{self.name}-", suffix=".log")
         self._log_file = log  # type: ignore[assignment]
         self._stop_signal = stop_signal
