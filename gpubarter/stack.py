@@ -146,6 +146,8 @@ class DevStack:
         self._w3: Web3 | None = None
         self._deployment: Deployment | None = None
         self.redeployed = False
+        #: (contract or call, gas) of each deployment transaction; empty when a deployment was reused.
+        self.deploy_gas: list[tuple[str, int]] = []
         self.store: Any = None
         self.ipfs_node: Any = None
         self.backend: Any = None
@@ -225,9 +227,11 @@ class DevStack:
             folder.mkdir(parents=True, exist_ok=True)
         self._start_chain()
         self._deploy(api_port)
+        # The children (a Python process each) load while the IPFS node and the backend start.
+        self._launch_children()
         self._start_store()
         self._start_backend(api_port)
-        self._start_children()
+        self._children_ready()
         self.accounts = self._describe_accounts()
         self._write_state()
 
@@ -253,8 +257,9 @@ class DevStack:
         except DeploymentNotFound:
             pass
         params = replace(params_from_settings(), credits_base_uri=f"http://{HOST}:{api_port}/credits/")
-        self._deployment = deploy_all(self.sender(0), network="local", params=params,
-                                      directory=self.deployments_dir)
+        self._deployment = deploy_all(
+            self.sender(0), network="local", params=params, directory=self.deployments_dir,
+            progress=lambda what, _address, gas: self.deploy_gas.append((what, gas)))
         self.redeployed = True
         self._forget_old_chain()
         self.say(f"deployment: {len(self._deployment.contracts)} contracts deployed by dev account 0, "
@@ -315,12 +320,13 @@ class DevStack:
         # cwd: the work dir, so no project .env hands the oracle another signing key
         return ChildSpec("oracle", cmd, ready=lambda: http_ok(metrics_url), env=env, cwd=self.workdir)
 
-    def _start_children(self) -> None:
+    def _launch_children(self) -> None:
         specs = [*([self._oracle_spec()] if self.run_oracle else []), *self.extra_children]
         # TODO(lead, issue 7): when `gpubarter agent coop ...` and `gpubarter agent provider ...`
         # land on main, append their ChildSpecs here (cooperative agent signing as dev account 1,
         # provider agent as dev account 2, both with child_env(GPUBARTER_LOCAL_RPC_URL=...,
-        # GPUBARTER_DEPLOYMENTS_DIR=...)) and name their roles in _describe_accounts.
+        # GPUBARTER_DEPLOYMENTS_DIR=...)) and name their roles in _describe_accounts. Children
+        # launch before the IPFS node is up: one that needs its URL must wait for it.
         if self.gpu is not None:
             if self.gpu.simulated:
                 self.say(f"oracle: SIMULATED GPU(s): {self.gpu.gpus} simulated GPU(s), no real GPU is "
@@ -331,7 +337,12 @@ class DevStack:
             return
         self.supervisor = Supervisor(specs, log_dir=self.logs_dir, say=self.say)
         self._stack.callback(self.supervisor.stop)
-        self.supervisor.start()
+        self.supervisor.launch()
+
+    def _children_ready(self) -> None:
+        if self.supervisor is None:
+            return
+        self.supervisor.wait_ready()
         if self.metrics_url and self.run_oracle:
             self.say(f"oracle: daemon running (pid {self.supervisor.pids.get('oracle')}), "
                      f"signing as dev account 0, submitting to MeteringOracle; metrics {self.metrics_url}")

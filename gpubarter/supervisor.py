@@ -74,11 +74,25 @@ class Supervisor:
                 if c.process.running and c.process.pid is not None}
 
     def start(self) -> None:
-        """Start every child in order; a child that does not become ready stops them all."""
+        """Start every child and wait until all are ready; one that is not stops them all."""
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start every child without waiting, so they get ready side by side (see wait_ready)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for child in self._children:
-                self._start(child)
+                child.process.launch(child.spec.cmd, env=child.spec.env, cwd=child.spec.cwd)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait_ready(self) -> None:
+        try:
+            for child in self._children:
+                child.process.wait_ready(child.spec.ready, timeout=child.spec.start_timeout_s, poll_s=0.1)
+                child.started_at = self.clock()
         except BaseException:
             self.stop()
             raise
