@@ -18,6 +18,7 @@ from gpubarter.chain.network import connect
 from gpubarter.paths import project_root
 from gpubarter.process import free_port
 from gpubarter.testing import wait_for
+from oracle.testing import fake_nvml
 
 
 class Up:
@@ -74,8 +75,8 @@ def up_env(cli_env: dict[str, str]) -> dict[str, str]:
 
 
 @pytest.fixture
-def started(tmp_path: Path, up_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Up]:
-    up = Up(tmp_path / "stack", up_env, "--port", str(free_port()), *getattr(request, "param", ()))
+def started(tmp_path: Path, up_env: dict[str, str]) -> Iterator[Up]:
+    up = Up(tmp_path / "stack", up_env, "--port", str(free_port()))
     try:
         yield up
     finally:
@@ -128,24 +129,42 @@ def test_a_sigkilled_up_leaves_no_process_behind(started: Up) -> None:
     assert not gone(children)
 
 
-@pytest.mark.parametrize("started", [("--no-ipfs",)], indirect=True)
-def test_a_dead_oracle_is_restarted_and_sigterm_stops_the_stack(started: Up) -> None:
-    state = started.state()
-    assert state["ipfs_api_url"] is None and state["store"].endswith("store")
-    first = psutil.Process(state["pids"]["oracle"])
-    first.kill()
+@pytest.fixture
+def nvml_env(up_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """A host whose NVML finds one GPU: the fake libnvidia-ml (a test stand-in) loaded by pynvml."""
+    lib = fake_nvml.build(tmp_path / "fake-nvml")
+    config = fake_nvml.write_config(tmp_path / "nvml.conf", [fake_nvml.FakeGpu(name="NVIDIA H100 80GB HBM3")])
+    return fake_nvml.env(lib.parent, config, up_env)
 
-    def restarted() -> int | None:
-        pid = json.loads((started.workdir / "stack.json").read_text())["pids"].get("oracle")
-        return pid if pid and pid != first.pid else None
-    new_pid = wait_for("the oracle to be restarted", restarted, timeout=60, interval=0.2)
-    assert "oracle exited with code -9; restarting in 1 s" in started.output()
-    assert psutil.Process(new_pid).is_running()
-    children = started.descendants()
-    started.proc.send_signal(signal.SIGTERM)
-    assert started.wait() == 0, started.output()
-    assert not gone(children)
-    assert "SIGTERM: stopped" in started.output()
+
+@pytest.mark.slow
+def test_with_a_gpu_the_oracle_meters_nvml_is_restarted_when_it_dies_and_sigterm_stops_all(
+    tmp_path: Path, nvml_env: dict[str, str]
+) -> None:
+    started = Up(tmp_path / "stack", nvml_env, "--port", str(free_port()), "--no-ipfs")
+    try:
+        state = started.state()
+        assert state["ipfs_api_url"] is None and state["store"].endswith("store")
+        assert state["simulated_gpus"] is False
+        assert "metering 1 real GPU(s) through NVML (NVIDIA H100 80GB HBM3)" in started.output()
+        assert "SIMULATED" not in started.output()
+        first = psutil.Process(state["pids"]["oracle"])
+        assert first.cmdline()[first.cmdline().index("--backend") + 1] == "nvml"
+        first.kill()
+
+        def restarted() -> int | None:
+            pid = json.loads((started.workdir / "stack.json").read_text())["pids"].get("oracle")
+            return pid if pid and pid != first.pid else None
+        new_pid = wait_for("the oracle to be restarted", restarted, timeout=60, interval=0.2)
+        assert "oracle exited with code -9; restarting in 1 s" in started.output()
+        assert psutil.Process(new_pid).is_running()
+        children = started.descendants()
+        started.proc.send_signal(signal.SIGTERM)
+        assert started.wait() == 0, started.output()
+        assert not gone(children)
+        assert "SIGTERM: stopped" in started.output()
+    finally:
+        started.kill()
 
 
 def test_a_busy_port_is_a_clear_error_and_starts_nothing(tmp_path: Path, cli_env: dict[str, str]) -> None:
@@ -162,7 +181,7 @@ def test_a_busy_port_is_a_clear_error_and_starts_nothing(tmp_path: Path, cli_env
     assert not (tmp_path / "stack" / "deployments").exists()  # nothing was started or deployed
 
 
-@pytest.mark.parametrize("args", [("--port", "0"), ("--sim-gpus", "0"), ("--port", "http")])
+@pytest.mark.parametrize("args", [("--port", "0"), ("--sim-gpus", "0")])
 def test_bad_options_are_refused_before_anything_starts(tmp_path: Path, cli_env: dict[str, str],
                                                          args: tuple[str, str]) -> None:
     up = Up(tmp_path / "stack", cli_env, *args)
