@@ -34,6 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -227,10 +228,17 @@ class DevStack:
             folder.mkdir(parents=True, exist_ok=True)
         self._start_chain()
         self._deploy(api_port)
-        # The children (a Python process each) load while the IPFS node and the backend start.
+        # The children (a Python process each) load while the IPFS node and the backend start,
+        # and the backend loads in a thread while this one waits for the IPFS node. (Processes
+        # are started from this thread only: the parent-death signal follows the forking thread.)
         self._launch_children()
-        self._start_store()
-        self._start_backend(api_port)
+        pool = ThreadPoolExecutor(1, thread_name_prefix="stack-backend")
+        backend = pool.submit(self._start_backend, api_port)
+        try:
+            self._start_store()
+        finally:
+            pool.shutdown(wait=True)
+        backend.result()
         self._children_ready()
         self.accounts = self._describe_accounts()
         self._write_state()
