@@ -38,8 +38,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psutil
 from web3 import Web3
 
 from gpubarter.chain.accounts import dev_account
@@ -51,6 +52,11 @@ from gpubarter.deploy import deploy_all, params_from_settings
 from gpubarter.errors import ConfigError, DeploymentNotFound, NodeStartError
 from gpubarter.process import free_port, port_in_use
 from gpubarter.supervisor import ChildSpec, Supervisor
+
+if TYPE_CHECKING:
+    from backend.service import BackendService
+    from backend.vault.ipfs_node import LocalIpfsNode
+    from backend.vault.store import ContentStore
 
 HOST = "127.0.0.1"
 #: Environment variables that would make a child sign with another key than the local
@@ -149,14 +155,15 @@ class DevStack:
         self.redeployed = False
         #: (contract or call, gas) of each deployment transaction; empty when a deployment was reused.
         self.deploy_gas: list[tuple[str, int]] = []
-        self.store: Any = None
-        self.ipfs_node: Any = None
-        self.backend: Any = None
+        self.store: ContentStore | None = None
+        self.ipfs_node: LocalIpfsNode | None = None
+        self.backend: BackendService | None = None
         self.supervisor: Supervisor | None = None
         self.gpu: GpuProbe | None = None
         self.metrics_url: str | None = None
         self.accounts: list[DevAccount] = []
         self._written_pids: dict[str, int] = {}
+        self._wrote_state = False
 
     # -- where things are ----------------------------------------------------------------
     @property
@@ -224,8 +231,7 @@ class DevStack:
         if port_in_use(HOST, api_port):
             raise ConfigError(f"port {api_port} on {HOST} is in use: stop whatever listens there "
                               "or choose another with --port")
-        for folder in (self.workdir, self.deployments_dir, self.logs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        self._claim_workdir()
         self._start_chain()
         self._deploy(api_port)
         # The children (a Python process each) load while the IPFS node and the backend start,
@@ -242,6 +248,32 @@ class DevStack:
         self._children_ready()
         self.accounts = self._describe_accounts()
         self._write_state()
+
+    def _claim_workdir(self) -> None:
+        """Make the work dir's folders; refuse a file, an unwritable folder, or a running stack's."""
+        if self.workdir.exists() and not self.workdir.is_dir():
+            raise ConfigError(f"--dir {self.workdir} is a file, not a folder")
+        running = self._running_stack_pid()
+        if running is not None:
+            raise ConfigError(f"a stack is already running in {self.workdir} (its chain is pid {running}): "
+                              "stop it or choose another --dir")
+        try:
+            for folder in (self.workdir, self.deployments_dir, self.logs_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot use {self.workdir} as the stack's work dir: {exc.strerror}") from None
+
+    def _running_stack_pid(self) -> int | None:
+        """The chain pid in a stack.json left here, if that process still runs (a SIGKILLed
+        stack leaves a stale stack.json, whose pids are gone)."""
+        try:
+            pid = int(json.loads(self.state_file.read_text())["pids"]["anvil"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        try:
+            return pid if "anvil" in psutil.Process(pid).name() else None  # not a reused pid
+        except psutil.Error:
+            return None
 
     def _start_chain(self) -> None:
         state = self.workdir / "chain-state.json"
@@ -295,8 +327,9 @@ class DevStack:
         node = LocalIpfsNode(repo=self.workdir / "ipfs")
         self._stack.callback(node.stop)
         self.ipfs_node = node.start()
-        self.store = IpfsStore(node.api_url, timeout_s=60, spool_dir=self.workdir / "spool")
-        self._stack.callback(self.store.close)
+        store = IpfsStore(node.api_url, timeout_s=60, spool_dir=self.workdir / "spool")
+        self._stack.callback(store.close)
+        self.store = store
         self.say(f"content store: IPFS node (js-ipfs) API at {node.api_url}, repository "
                  f"{node.repo}")
 
@@ -379,7 +412,7 @@ class DevStack:
                "deployments_dir": str(self.deployments_dir), "contracts": self.deployment.contracts,
                "simulated_gpus": self.gpu.simulated if self.gpu else None, "pids": self.pids,
                "accounts": [asdict(a) for a in self.accounts]}
-        self._written_pids = doc["pids"]
+        self._written_pids, self._wrote_state = doc["pids"], True
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2) + "\n")
         tmp.replace(self.state_file)
@@ -404,7 +437,9 @@ class DevStack:
             time.sleep(poll_s)
 
     def stop(self) -> None:
-        self.state_file.unlink(missing_ok=True)
+        if self._wrote_state:  # only this stack's own stack.json, never a running one's
+            self.state_file.unlink(missing_ok=True)
+            self._wrote_state = False
         self._stack.close()
         self.chain = self._w3 = self.backend = self.supervisor = self.ipfs_node = None
 

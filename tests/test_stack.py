@@ -146,3 +146,18 @@ def test_a_stopped_chain_stops_the_stack_with_a_clear_error(tmp_path: Path) -> N
         stack.chain.stop()
         with pytest.raises(StackError, match=r"the chain \(anvil\) stopped; see .*anvil.log"):
             stack.watch(poll_s=0.05)
+
+
+def test_a_work_dir_that_is_a_file_or_holds_a_running_stack_is_refused(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("not a folder")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        DevStack(workdir=a_file, ipfs=False, oracle=False).start()
+    workdir = tmp_path / "stack"
+    with DevStack(workdir=workdir, ipfs=False, oracle=False) as running:
+        before = {p.pid for p in psutil.Process().children(recursive=True)}
+        with pytest.raises(ConfigError, match=r"a stack is already running in .*choose another --dir"):
+            DevStack(workdir=workdir, ipfs=False, oracle=False).start()
+        assert {p.pid for p in psutil.Process().children(recursive=True)} == before  # nothing started
+        assert (workdir / "stack.json").exists()  # the running stack's description is untouched
+        assert running.chain is not None and running.chain.running
