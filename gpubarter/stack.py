@@ -138,7 +138,8 @@ class DevStack:
             raise ConfigError(f"--port must be 1..65535, not {api_port}")
         if not 1 <= sim_gpus <= 64:
             raise ConfigError(f"--sim-gpus must be 1..64, not {sim_gpus}")
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="gpubarter-stack-"))
+        workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="gpubarter-stack-"))
+        self.workdir = workdir.absolute()  # children run in the work dir and get its paths
         self.requested_api_port = api_port
         self.use_ipfs = ipfs
         self.database_url = database_url

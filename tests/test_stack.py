@@ -161,3 +161,8 @@ def test_a_work_dir_that_is_a_file_or_holds_a_running_stack_is_refused(tmp_path:
         assert {p.pid for p in psutil.Process().children(recursive=True)} == before  # nothing started
         assert (workdir / "stack.json").exists()  # the running stack's description is untouched
         assert running.chain is not None and running.chain.running
+
+
+def test_a_relative_work_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert DevStack(workdir=Path("rel")).workdir == tmp_path / "rel"  # children run elsewhere

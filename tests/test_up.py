@@ -17,6 +17,7 @@ from web3 import Web3
 from gpubarter.chain.network import connect
 from gpubarter.paths import project_root
 from gpubarter.process import free_port
+from gpubarter.stack import http_ok
 from gpubarter.testing import wait_for
 from oracle.testing import fake_nvml
 
@@ -109,6 +110,10 @@ def test_up_runs_the_whole_stack_and_sigint_stops_every_process(started: Up) -> 
     assert "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80" not in out
     assert "11" * 32 not in out
     assert state["accounts"][0]["roles"][1].startswith("metering signer")
+    assert '"signer":"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"' in (
+        started.workdir / "logs" / "oracle.log").read_text()  # the local MeteringOracle's signer
+    # the indexer follows the chain: the API turns ready
+    wait_for("the API to be ready", lambda: http_ok(f"{state['api_url']}/api/v1/ready"), timeout=60)
     children = started.descendants()
     assert {p.pid for p in children} >= set(state["pids"].values())
 
