@@ -364,11 +364,14 @@ class DevStack:
 
     def _launch_children(self) -> None:
         specs = [*([self._oracle_spec()] if self.run_oracle else []), *self.extra_children]
-        # TODO(lead, issue 7): when `gpubarter agent coop ...` and `gpubarter agent provider ...`
-        # land on main, append their ChildSpecs here (cooperative agent signing as dev account 1,
-        # provider agent as dev account 2, both with child_env(GPUBARTER_LOCAL_RPC_URL=...,
-        # GPUBARTER_DEPLOYMENTS_DIR=...)) and name their roles in _describe_accounts. Children
-        # launch before the IPFS node is up: one that needs its URL must wait for it.
+        # TODO(lead, issue 7): `gpubarter agent coop COOP` and `gpubarter agent provider` are on the
+        # agents branch, not yet on main. When they land, append their ChildSpecs here: the
+        # provider agent signing as dev account 2 (GPUBARTER_PRIVATE_KEY of that dev account in
+        # its env only, --ipfs-api self.ipfs_api_url), the coop agent as dev account 1 once a
+        # cooperative exists (it takes the coop's address); env child_env(GPUBARTER_LOCAL_RPC_URL=
+        # self.chain_url, GPUBARTER_DEPLOYMENTS_DIR=..., GPUBARTER_STATE_DIR=...), cwd the work dir,
+        # and name their roles in _describe_accounts. Children launch before the IPFS node is up,
+        # so an agent that needs it must launch after _start_store (or wait for it).
         if self.gpu is not None:
             if self.gpu.simulated:
                 self.say(f"oracle: SIMULATED GPU(s): {self.gpu.gpus} simulated GPU(s), no real GPU is "
