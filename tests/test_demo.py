@@ -58,7 +58,8 @@ def test_a_failing_step_is_reported_and_ends_the_scenario(env: SimpleNamespace) 
     lines: list[str] = []
     report = token_scenario(env, say=lines.append)  # type: ignore[arg-type]
     assert len(report.failures) == 1
-    assert report.failures[0].startswith("trader takes CPT from the faucet: reverted: ComputeTokenFaucetCooldown(")
+    assert report.failures[0].startswith(
+        "trader takes CPT from the faucet: reverted: ComputeTokenFaucetCooldown(")
     assert report.gas == [] and report.received == {}  # nothing after the failed step ran
     assert any("FAILED" in line for line in lines)
 
