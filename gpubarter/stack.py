@@ -7,9 +7,11 @@
 
 Starting order: anvil (LocalChain) -> the protocol deployed by dev account 0 (saved under
 ``<workdir>/deployments``) -> the content store (a js-ipfs node with its repository in
-``<workdir>/ipfs``, or the embedded store in ``<workdir>/store``) -> the backend (indexer +
-API on 127.0.0.1, index in ``<workdir>/index.sqlite`` unless a database URL is given) -> the
-child commands (the oracle daemon, later the agents) under a :class:`~gpubarter.supervisor.Supervisor`.
+``<workdir>/ipfs``, or the embedded store in ``<workdir>/state/vault/store``) -> the backend
+(indexer + API on 127.0.0.1, index in ``<workdir>/index.sqlite`` unless a database URL is given)
+-> the oracle daemon, and with ``agents=True`` (``gpubarter up``) the key agents of a dev
+cooperative and of the dev provider (:mod:`gpubarter.stack_agents`), each under a
+:class:`~gpubarter.supervisor.Supervisor`.
 Stopping runs in reverse. Every process is tied to this one (``PR_SET_PDEATHSIG``), so
 even a SIGKILLed owner leaves none behind.
 
@@ -128,6 +130,7 @@ class DevStack:
         ipfs: bool = True,
         database_url: str | None = None,
         oracle: bool = True,
+        agents: bool = False,
         sim_gpus: int = 1,
         oracle_interval_s: float = 1.0,
         oracle_report_every_s: float = 10.0,
@@ -144,6 +147,7 @@ class DevStack:
         self.use_ipfs = ipfs
         self.database_url = database_url
         self.run_oracle = oracle
+        self.run_agents = agents
         self.sim_gpus = sim_gpus
         self.oracle_interval_s = oracle_interval_s
         self.oracle_report_every_s = oracle_report_every_s
@@ -160,6 +164,9 @@ class DevStack:
         self.ipfs_node: LocalIpfsNode | None = None
         self.backend: BackendService | None = None
         self.supervisor: Supervisor | None = None
+        self.agents: Supervisor | None = None
+        #: The dev cooperative whose key agent runs (``agents=True``), see gpubarter/stack_agents.py.
+        self.dev_cooperative: str | None = None
         self.gpu: GpuProbe | None = None
         self.metrics_url: str | None = None
         self.accounts: list[DevAccount] = []
@@ -174,6 +181,11 @@ class DevStack:
     @property
     def logs_dir(self) -> Path:
         return self.workdir / "logs"
+
+    @property
+    def oracle_db(self) -> Path:
+        """The oracle daemon's meter database (jobs are launched into it with ``oracle run-job``)."""
+        return self.workdir / "oracle" / "meter.sqlite"
 
     @property
     def state_file(self) -> Path:
@@ -206,7 +218,8 @@ class DevStack:
         for name, part in (("anvil", self.chain), ("ipfs", self.ipfs_node)):
             if part is not None and part.pid is not None:
                 out[name] = part.pid
-        return {**out, **(self.supervisor.pids if self.supervisor else {})}
+        return {**out, **(self.supervisor.pids if self.supervisor else {}),
+                **(self.agents.pids if self.agents else {})}
 
     def sender(self, index: int) -> Sender:
         """A sender for anvil's dev account ``index`` (0 deployed everything)."""
@@ -247,6 +260,7 @@ class DevStack:
             pool.shutdown(wait=True)
         backend.result()
         self._children_ready()
+        self._start_agents()
         self.accounts = self._describe_accounts()
         self._write_state()
 
@@ -319,7 +333,8 @@ class DevStack:
         if not self.use_ipfs:
             from backend.vault.embedded_store import EmbeddedStore
 
-            self.store = EmbeddedStore(self.workdir / "store")
+            # where the vault's embedded store is for children run with the stack's state dir
+            self.store = EmbeddedStore(self.workdir / "state" / "vault" / "store")
             self.say(f"content store: embedded (no IPFS node) in {self.store.location}")
             return
         from backend.vault.ipfs_node import LocalIpfsNode
@@ -357,21 +372,13 @@ class DevStack:
                "--backend", "simulated" if self.gpu.simulated else "nvml",
                "--sim-gpus", str(self.sim_gpus), "--interval", str(self.oracle_interval_s),
                "--report-every", str(self.oracle_report_every_s), "--metrics-port", str(port),
-               "--network", "local", "--submit", "--db", str(self.workdir / "oracle" / "meter.sqlite"))
+               "--network", "local", "--submit", "--db", str(self.oracle_db))
         metrics_url = self.metrics_url
         # cwd: the work dir, so no project .env hands the oracle another signing key
         return ChildSpec("oracle", cmd, ready=lambda: http_ok(metrics_url), env=env, cwd=self.workdir)
 
     def _launch_children(self) -> None:
         specs = [*([self._oracle_spec()] if self.run_oracle else []), *self.extra_children]
-        # TODO(lead, issue 7): `gpubarter agent coop COOP` and `gpubarter agent provider` are on the
-        # agents branch, not yet on main. When they land, append their ChildSpecs here: the
-        # provider agent signing as dev account 2 (GPUBARTER_PRIVATE_KEY of that dev account in
-        # its env only, --ipfs-api self.ipfs_api_url), the coop agent as dev account 1 once a
-        # cooperative exists (it takes the coop's address); env child_env(GPUBARTER_LOCAL_RPC_URL=
-        # self.chain_url, GPUBARTER_DEPLOYMENTS_DIR=..., GPUBARTER_STATE_DIR=...), cwd the work dir,
-        # and name their roles in _describe_accounts. Children launch before the IPFS node is up,
-        # so an agent that needs it must launch after _start_store (or wait for it).
         if self.gpu is not None:
             if self.gpu.simulated:
                 self.say(f"oracle: SIMULATED GPU(s): {self.gpu.gpus} simulated GPU(s), no real GPU is "
@@ -383,6 +390,21 @@ class DevStack:
         self.supervisor = Supervisor(specs, log_dir=self.logs_dir, say=self.say)
         self._stack.callback(self.supervisor.stop)
         self.supervisor.launch()
+
+    def _start_agents(self) -> None:
+        """The key agents (after the content store: the provider's agent reads shards from it)."""
+        if not self.run_agents:
+            return
+        from gpubarter.stack_agents import COOP_ADMIN, PROVIDER, agent_specs, coop_keys_dir, dev_cooperative
+
+        self.dev_cooperative = dev_cooperative(self)
+        self.agents = Supervisor(agent_specs(self, self.dev_cooperative), log_dir=self.logs_dir, say=self.say)
+        self._stack.callback(self.agents.stop)
+        self.agents.launch()
+        self.agents.wait_ready()
+        self.say(f"agents: key agent of cooperative 'Dev Co-op' {self.dev_cooperative} (dev account "
+                 f"{COOP_ADMIN}; its key store {coop_keys_dir(self)}) and the provider agent of dev account "
+                 f"{PROVIDER} are running")
 
     def _children_ready(self) -> None:
         if self.supervisor is None:
@@ -405,8 +427,18 @@ class DevStack:
                 roles.append(f"deployer, governance: admin of {len(admin)} contracts, holds the CPT supply")
             if address.lower() in signers:
                 roles.append("metering signer" + (" (the oracle daemon)" if self.run_oracle else ""))
+            roles.extend(self._agent_roles(index))
             out.append(DevAccount(index, address, tuple(roles) or ("funded dev account",)))
         return out
+
+    def _agent_roles(self, index: int) -> list[str]:
+        if self.dev_cooperative is None:
+            return []
+        from gpubarter.stack_agents import COOP_ADMIN, PROVIDER
+
+        roles = {COOP_ADMIN: f"admin and key agent of 'Dev Co-op' {self.dev_cooperative} (agent running)",
+                 PROVIDER: "provider (its agent is running; register and stake to accept deals)"}
+        return [roles[index]] if index in roles else []
 
     def _write_state(self) -> None:
         doc = {"workdir": str(self.workdir), "chain_url": self.chain_url,
@@ -415,6 +447,7 @@ class DevStack:
                "store": self.store.location, "metrics_url": self.metrics_url,
                "deployments_dir": str(self.deployments_dir), "contracts": self.deployment.contracts,
                "simulated_gpus": self.gpu.simulated if self.gpu else None, "pids": self.pids,
+               "dev_cooperative": self.dev_cooperative,
                "accounts": [asdict(a) for a in self.accounts]}
         self._written_pids, self._wrote_state = doc["pids"], True
         tmp = self.state_file.with_suffix(".tmp")
@@ -429,10 +462,11 @@ class DevStack:
             raise StackError("the IPFS node stopped")
         if self.backend is not None and not self.backend.alive:
             raise StackError("the backend (indexer or API) stopped")
-        if self.supervisor is not None:
-            self.supervisor.poll()
-            if self.pids != self._written_pids:  # a child was restarted: stack.json names its new pid
-                self._write_state()
+        for children in (self.supervisor, self.agents):
+            if children is not None:
+                children.poll()
+        if self.pids != self._written_pids:  # a child was restarted: stack.json names its new pid
+            self._write_state()
 
     def watch(self, *, poll_s: float = 0.5, until: Callable[[], bool] = lambda: False) -> None:
         """Supervise until ``until()`` is true (forever by default) or a part fails."""
@@ -445,7 +479,7 @@ class DevStack:
             self.state_file.unlink(missing_ok=True)
             self._wrote_state = False
         self._stack.close()
-        self.chain = self._w3 = self.backend = self.supervisor = self.ipfs_node = None
+        self.chain = self._w3 = self.backend = self.supervisor = self.agents = self.ipfs_node = None
 
     def __enter__(self) -> DevStack:
         return self.start()

@@ -32,6 +32,9 @@ from web3.logs import DISCARD
 from backend.agents.base import AgentLog
 from backend.agents.coop import CoopKeyAgent
 from backend.agents.provider import ProviderAgent
+from backend.valuation.engine import appraise
+from backend.valuation.inputs import AppraisalInputs, CostInputs, Pricing
+from backend.valuation.report import appraisal_hash
 from backend.vault.keystore import KeyStore
 from backend.vault.seal import seal_dataset
 from backend.vault.store import ContentStore, add_bytes
@@ -158,14 +161,28 @@ class _Story:
         source = _sample_dataset(self.work / "river-gauges.jsonl")
         sealed = seal_dataset(source, K, self.env.store, keystore, kind="jsonl", name="river gauges")
         commitments = [bytes.fromhex(c[2:]) for c in sealed.commitments]
+        appraisal = self.appraise(source)
         reg = self.admin.register_dataset(coop, sealed.manifest_cid, commitments,
-                                          bytes.fromhex(sealed.manifest.merkle_root[2:]), b"\x00" * 32)
+                                          bytes.fromhex(sealed.manifest.merkle_root[2:]), appraisal)
         self.gas("register dataset", "cooperative admin", *reg.txs)
         kib = source.stat().st_size / 1024
         self.say(f"cooperative 'Riverbank' seals dataset 'river-gauges.jsonl' ({kib:.0f} "
                  f"KiB) into {K} shards (manifest {sealed.manifest_cid[:16]}...) and registers it as dataset "
                  f"{reg.value}")
         return reg.value, source
+
+    def appraise(self, source: Path) -> bytes:
+        """Appraise the dataset (cost approach + the dimensional model); returns the report's hash."""
+        klass = self.gov.gpu_classes()[0].name
+        inputs = AppraisalInputs(pricing=Pricing(price_per_gpu_hour=2.5),
+                                 cost=CostInputs(collection=1_200, cleaning=300, storage=40))
+        report = appraise(source, klass, inputs)
+        digest = appraisal_hash(report)
+        (self.work / "appraisal.json").write_text(json.dumps(report, indent=2))
+        low, mid, high = (report["result"]["gpu_hours"][k] for k in ("low", "mid", "high"))
+        self.say(f"cooperative 'Riverbank' appraises the dataset at {low:,.0f} / {mid:,.0f} / {high:,.0f} "
+                 f"GPU-hours of {klass} (low / mid / high; report hash {digest[:12]}...)")
+        return bytes.fromhex(digest[2:])
 
     def offer(self, coop: str, dataset_id: int) -> int:
         now = int(self.env.w3.eth.get_block("latest")["timestamp"])

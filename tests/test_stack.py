@@ -126,7 +126,7 @@ def test_a_stack_restarted_on_its_work_dir_keeps_its_chain_and_deployment(tmp_pa
         contracts = dict(stack.deployment.contracts)
         token = stack.deployment.contract(stack.w3, "ComputeToken")
         stack.sender(5).transact(token.functions.faucet())
-        assert stack.store.location == str(workdir / "store")
+        assert stack.store.location == str(workdir / "state" / "vault" / "store")
         cid = add_bytes(stack.store, b"a sealed shard")
         assert (workdir / "stack.json").exists()
         assert stack.pids.keys() == {"anvil"}

@@ -14,6 +14,7 @@ import psutil
 import pytest
 from web3 import Web3
 
+from gpubarter.chain.contracts import contract_at
 from gpubarter.chain.network import connect
 from gpubarter.paths import project_root
 from gpubarter.process import free_port
@@ -112,6 +113,14 @@ def test_up_runs_the_whole_stack_and_sigint_stops_every_process(started: Up) -> 
     assert state["accounts"][0]["roles"][1].startswith("metering signer")
     assert '"signer":"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"' in (
         started.workdir / "logs" / "oracle.log").read_text()  # the local MeteringOracle's signer
+    # the key agents run: the dev cooperative's (dev account 1 is its key agent) and the provider's
+    for name in ("coop-agent", "provider-agent"):
+        assert "agent" in psutil.Process(state["pids"][name]).cmdline(), name
+    coop = contract_at(w3, "DataCooperative", state["dev_cooperative"])
+    key_agent = coop.functions.KEY_AGENT_ROLE().call()
+    assert coop.functions.hasRole(key_agent, state["accounts"][1]["address"]).call()
+    assert "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d" not in out  # account 1's key
+    assert "key agent of 'Dev Co-op'" in state["accounts"][1]["roles"][-1]
     # the indexer follows the chain: the API turns ready
     wait_for("the API to be ready", lambda: http_ok(f"{state['api_url']}/api/v1/ready"), timeout=60)
     children = started.descendants()

@@ -48,7 +48,8 @@ def summary(report: DemoReport) -> Table:
     table = Table(title="GPU Barter demo summary", show_header=False)
     table.add_column("what")
     table.add_column("value", justify="right")
-    table.add_row("GPU-hours delivered", f"{report.gpu_hours_delivered:,.3f}")
+    hours = report.gpu_hours_delivered
+    table.add_row("GPU-hours delivered", f"{hours:,.4f} ({hours * 3600:,.0f} GPU-s)")
     table.add_row("key steps released", str(report.steps_released))
     for role, gas in report.gas_by_role().items():
         table.add_row(f"gas spent by {role}", f"{gas:,}")

@@ -47,6 +47,11 @@ def print_stack(stack: DevStack) -> None:
     if stack.gpu is not None:
         urls.add_row("GPUs", f"SIMULATED x{stack.gpu.gpus}" if stack.gpu.simulated
                      else f"{stack.gpu.gpus} via NVML: {stack.gpu.detail}")
+    if stack.dev_cooperative is not None:
+        from gpubarter.stack_agents import coop_keys_dir
+
+        urls.add_row("key agents", f"'Dev Co-op' {stack.dev_cooperative} (key store {coop_keys_dir(stack)}); "
+                     "the dev provider's")
     urls.add_row("deployments", str(stack.deployments_dir))
     urls.add_row("work dir", f"{stack.workdir} (logs in {stack.logs_dir})")
     console.print(urls)
@@ -72,12 +77,12 @@ def up(
     sim_gpus: int = typer.Option(1, "--sim-gpus", min=1, max=64,
                                  help="Simulated GPUs, when NVML finds no GPU."),
 ) -> None:
-    """Start chain, IPFS, deployment, backend and oracle; supervise them until Ctrl-C."""
+    """Start chain, IPFS, deployment, backend, oracle and key agents; supervise them until Ctrl-C."""
     from gpubarter.stack import DevStack
 
     handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     stack = DevStack(workdir=workdir, api_port=port, ipfs=not no_ipfs, database_url=database_url,
-                     sim_gpus=sim_gpus, say=lambda line: console.print(line, markup=False))
+                     sim_gpus=sim_gpus, agents=True, say=lambda line: console.print(line, markup=False))
     console.print(f"starting the dev stack in {stack.workdir}")
     try:
         with stack:
