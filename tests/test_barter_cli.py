@@ -10,51 +10,27 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import Cli, in_process_cli
 from escrow_world import GPU_SECONDS, EscrowWorld, K
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.cli import main
 from gpubarter.deployments import save_deployment
 from gpubarter.protocol import sealing
-from gpubarter.settings import get_settings
 from gpubarter.testing import wait_for
 
 GOV, ADMIN, PROVIDER, M1, M2, M3, METER, OTHER = range(8)
 DEAL_ID = re.compile(r"as deal (\d+)")
 DATASET_ID = re.compile(r"registered dataset (\d+)")
 
-Cli = Callable[..., str]
-
-
 @pytest.fixture
-def gpubarter(ew: EscrowWorld, chain: LocalChain, tmp_path: Path, monkeypatch, capsys) -> Cli:
+def gpubarter(ew: EscrowWorld, chain: LocalChain, tmp_path: Path, monkeypatch, capsys) -> Iterator[Cli]:
     """``gpubarter ARGS`` in-process as dev account ``who``; checks the exit status; returns the output."""
-    save_deployment(ew.deployment, tmp_path / "deployments")
-    monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
-    monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("GPUBARTER_LOCAL_RPC_URL", chain.url)
-    monkeypatch.delenv("GPUBARTER_IPFS_API", raising=False)
-
-    def run(who: int, *args: str, ok: bool = True) -> str:
-        key = "0x" + bytes(dev_account(who).key).hex()
-        monkeypatch.setenv("GPUBARTER_PRIVATE_KEY", key)
-        get_settings.cache_clear()
-        status = main(list(args))
-        captured = capsys.readouterr()
-        out = captured.out + captured.err
-        assert (status == 0) == ok, out
-        assert key[2:] not in out
-        if not ok:
-            assert out.startswith("error: ") and out.count("\n") == 1 and "Traceback" not in out, out
-        return out
-
-    yield run
-    get_settings.cache_clear()
+    yield from in_process_cli(ew.deployment, chain, tmp_path, monkeypatch, capsys, one_line_errors=True)
 
 
 def _sealed_dataset(gpubarter: Cli, ew: EscrowWorld, tmp_path: Path) -> tuple[int, Path]:

@@ -3,44 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import Cli, in_process_cli
 from compute_world import ACK_TIMEOUT_OF_H100, World
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.chain.contracts import save_deployment
 from gpubarter.cli import main
 from gpubarter.deploy_plan import WAD
 from gpubarter.protocol.types import JobStatus
-from gpubarter.settings import get_settings
 
 TX_LINE = re.compile(r"tx 0x[0-9a-f]{64} \(block \d+, gas [\d,]+\)")
 
 
 @pytest.fixture
-def gpubarter(world: World, chain: LocalChain, tmp_path: Path, monkeypatch, capsys):
+def gpubarter(world: World, chain: LocalChain, tmp_path: Path, monkeypatch, capsys) -> Iterator[Cli]:
     """Run ``gpubarter ARGS`` in-process as dev account ``who``; check its exit status; return
-    what it printed. (In-process: a subprocess would pay web3's import, seconds, per command.)"""
-    save_deployment(world.deployment, tmp_path / "deployments")
-    monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
-    monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("GPUBARTER_LOCAL_RPC_URL", chain.url)
-
-    def run(who: int, *args: str, ok: bool = True) -> str:
-        key = "0x" + bytes(dev_account(who).key).hex()
-        monkeypatch.setenv("GPUBARTER_PRIVATE_KEY", key)
-        get_settings.cache_clear()
-        status = main(list(args))
-        captured = capsys.readouterr()
-        out = captured.out + captured.err
-        assert (status == 0) == ok, out
-        assert key[2:] not in out
-        return out
-
-    yield run
-    get_settings.cache_clear()
+    what it printed."""
+    yield from in_process_cli(world.deployment, chain, tmp_path, monkeypatch, capsys)
 
 
 def test_cli_walks_provider_from_registration_to_served_job(world: World, gpubarter) -> None:
