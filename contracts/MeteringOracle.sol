@@ -160,7 +160,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
 
     /// @inheritdoc IMeteringOracle
     function batchDigest(Metering.UsageReport[] calldata reports) external view override returns (bytes32) {
-        return _hashTypedDataV4(Metering.hash(reports));
+        return _hashTypedDataV4(Metering.hashCalldata(reports));
     }
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -176,20 +176,15 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         // Check: size, well-formed and not future-dated reports, a quorum of distinct bonded signers.
         uint256 count = reports.length;
         if (count == 0 || count > MAX_BATCH) revert MeteringOracleBatchSize(count);
-        for (uint256 i = 0; i < count; ++i) {
-            Metering.UsageReport calldata r = reports[i];
-            if (r.smActiveGpuMs > r.allocatedGpuMs) revert MeteringOracleMalformedReport(i);
-            if (r.periodEnd > block.timestamp + MAX_CLOCK_DRIFT) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
-        }
         uint32 epoch = _epoch;
-        uint32 signerBits = _verify(_hashTypedDataV4(Metering.hash(reports)), signatures, epoch);
+        uint32 signerBits = _verify(_hashTypedDataV4(_checkedHash(reports)), signatures, epoch);
 
         // Effect: advance each cumulative counter; the whole seconds it crossed become an entry.
         unchecked {
             // Overflow not possible: one id per transaction.
             batchId = ++_batchCount;
         }
-        ComputeTypes.Usage[] memory entries = new ComputeTypes.Usage[](count);
+        ComputeTypes.Usage[] memory entries = _uninitialised(count);
         uint256 n;
         for (uint256 i = 0; i < count; ++i) {
             Metering.UsageReport calldata r = reports[i];
@@ -395,6 +390,31 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
             mstore(0x00, jobId)
             mstore(0x20, gpuId)
             key := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev The EIP-712 struct hash of a batch (as {Metering-hashCalldata}), checking each report on the way: well
+    /// formed and not dated beyond the clock drift after the block.
+    function _checkedHash(Metering.UsageReport[] calldata reports) private view returns (bytes32) {
+        uint256 count = reports.length;
+        uint256 latest = block.timestamp + MAX_CLOCK_DRIFT;
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            Metering.UsageReport calldata r = reports[i];
+            if (r.smActiveGpuMs > r.allocatedGpuMs) revert MeteringOracleMalformedReport(i);
+            if (r.periodEnd > latest) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
+            hashes[i] = Metering.hashCalldata(r);
+        }
+        return Metering.hashOfReportHashes(hashes);
+    }
+
+    /// @dev A memory array of `count` entry pointers, not pointing anywhere yet (cheaper than `new`, which
+    /// allocates a zeroed struct per element); the caller writes every element it reads and sets the length.
+    function _uninitialised(uint256 count) private pure returns (ComputeTypes.Usage[] memory entries) {
+        assembly ("memory-safe") {
+            entries := mload(0x40)
+            mstore(entries, count)
+            mstore(0x40, add(entries, shl(5, add(count, 1))))
         }
     }
 
