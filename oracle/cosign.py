@@ -13,7 +13,8 @@ otherwise. What it checks (:class:`Policy`):
   (plus ``TOLERANCE_S`` for the whole-second period ends), i.e. one GPU cannot be held for more
   milliseconds than have passed;
 - the first report of a job and GPU: the job is running on-chain (``Acknowledged`` or ``Closing``)
-  and its allocated GPU-ms is at most the time since the job's ``JobAcknowledged`` block.
+  and its allocated GPU-ms is at most the chain time from the job's ``JobAcknowledged`` block to the
+  latest block (chain time on both ends: the meter's clock may differ from the chain's).
 
 A batch it signed before (same digest) is answered with the same signature: that vouches for
 nothing new (a crash of the submitter between asking and persisting must not block the queue).
@@ -73,9 +74,9 @@ class Last:
 class Policy:
     """Decides and records what a co-signer signs; the state lives in SQLite (WAL, fsync)."""
 
-    def __init__(self, db: Path, signer: Signer, acknowledged_at: Callable[[int], int | None],
+    def __init__(self, db: Path, signer: Signer, running_for: Callable[[int], int | None],
                  wall: Callable[[], float] = time.time) -> None:
-        self.signer, self.acknowledged_at, self.wall = signer, acknowledged_at, wall
+        self.signer, self.running_for, self.wall = signer, running_for, wall
         db.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(db, isolation_level=None, check_same_thread=False, timeout=10)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -140,10 +141,10 @@ class Policy:
             key = (r.job_id, r.gpu_uuid)
             last = seen.get(key) or self._last(*key)
             if last is None:
-                started = self.acknowledged_at(r.job_id)
-                if started is None:
+                running = self.running_for(r.job_id)
+                if running is None:
                     raise Refused(f"report {i}: job {r.job_id} is not running on-chain")
-                allowed = (r.period_end - started + TOLERANCE_S) * 1000
+                allowed = (running + TOLERANCE_S) * 1000
                 if r.allocated_ms > allowed:
                     raise Refused(f"report {i}: job {r.job_id} claims {r.allocated_ms} GPU-ms on one GPU, "
                                   f"more than the {allowed} ms since it was acknowledged")
@@ -167,8 +168,8 @@ class Policy:
         return Last(*row) if row else None
 
 
-def chain_acknowledged_at(w3: Any, jobs: Any) -> Callable[[int], int | None]:
-    """When job ``id`` was acknowledged (block time), if it is running now; else None."""
+def chain_running_for(w3: Any, jobs: Any) -> Callable[[int], int | None]:
+    """Seconds of chain time since job ``id`` was acknowledged, if it is running now; else None."""
 
     def lookup(job_id: int) -> int | None:
         if job_id >= 2**256:
@@ -179,7 +180,8 @@ def chain_acknowledged_at(w3: Any, jobs: Any) -> Callable[[int], int | None]:
         logs = jobs.events.JobAcknowledged().get_logs(from_block=0, argument_filters={"jobId": job_id})
         if not logs:
             return None
-        return int(w3.eth.get_block(logs[-1]["blockNumber"])["timestamp"])
+        acked = int(w3.eth.get_block(logs[-1]["blockNumber"])["timestamp"])
+        return int(w3.eth.get_block("latest")["timestamp"]) - acked
 
     return lookup
 

@@ -211,7 +211,7 @@ def cosign(
     from gpubarter import paths
     from gpubarter.errors import ConfigError
     from oracle import logs
-    from oracle.cosign import Policy, chain_acknowledged_at, serve
+    from oracle.cosign import Policy, chain_running_for, serve
 
     if not 0 <= port <= 65535:
         raise ConfigError(f"--port must be 0..65535, not {port}")
@@ -220,7 +220,7 @@ def cosign(
     jobs = deployment.contract(sender.w3, "Jobs")
     log = logs.setup("cosign")
     policy = Policy(db or paths.state_dir() / "oracle" / "cosign.sqlite", signer,
-                    chain_acknowledged_at(sender.w3, jobs))
+                    chain_running_for(sender.w3, jobs))
     server = serve(policy, port, log)
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
@@ -330,6 +330,7 @@ def status(
     q = info["queue"]
     console.print(
         f"batches: {q['signed']} signed, {q['submitted']} submitted, {q['confirmed']} confirmed"
+        f"{', ' + str(q['split']) + ' split' if q.get('split') else ''}"
     )
 
 

@@ -20,7 +20,7 @@ from metering_world import GPU, oracle_of, report
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.tx import Sender
 from oracle import reports as rep
-from oracle.cosign import TOLERANCE_S, Policy, Refused, chain_acknowledged_at, serve
+from oracle.cosign import TOLERANCE_S, Policy, Refused, chain_running_for, serve
 from oracle.meter import Signer
 from oracle.quorum import request_body
 from oracle.store import MeterStore
@@ -56,7 +56,7 @@ def start_peer(world: World, tmp_path: Path) -> Iterator[Callable[..., str]]:
 
     def start(index: int, port: int = 0, contract: str | None = None) -> str:
         policy = Policy(tmp_path / f"cosign-{index}-{len(policies)}.sqlite", _signer(world, index, contract),
-                        chain_acknowledged_at(world.w3, jobs))
+                        chain_running_for(world.w3, jobs))
         server = serve(policy, port, LOG)
         servers.append(server)
         policies.append(policy)
@@ -201,7 +201,7 @@ def test_cosigner_refuses_what_it_cannot_vouch_for(
 
 def test_policy_refusals_leave_its_state_unchanged(world: World, tmp_path: Path) -> None:
     jobs = world.deployment.contract(world.w3, "Jobs")
-    policy = Policy(tmp_path / "c.sqlite", _signer(world, PEERS[0]), chain_acknowledged_at(world.w3, jobs))
+    policy = Policy(tmp_path / "c.sqlite", _signer(world, PEERS[0]), chain_running_for(world.w3, jobs))
     try:
         job = world.acked_job(3_600)
         now = world.now()

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from compute_world import World
 from metering_world import oracle_of
 
+from gpubarter.chain.accounts import dev_account
 from gpubarter.deployments import save_deployment
 from gpubarter.testing import wait_for
 from oracle.reports import gpu_id
@@ -186,3 +190,60 @@ def test_with_a_challenge_period_credits_burn_only_after_the_daemon_finalises(
         assert daemon.wait(timeout=30) == 0, db.with_suffix(".log").read_text()
         if run_job.poll() is None:
             run_job.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(urllib.request.Request(url + "/v1/cosign", b"{}"), timeout=1)
+    except urllib.error.HTTPError:
+        return True  # it answered (refusing an empty request)
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_two_of_three_daemon_gathers_signatures_from_cosign_nodes(
+    world: World, env: dict[str, str], tmp_path: Path
+) -> None:
+    peers = (7, 8)
+    members = sorted([world.gov.sender.address, *(dev_account(i).address for i in peers)],
+                     key=lambda a: int(a, 16))
+    world.gov.sender.transact(oracle_of(world).functions.setSigners(members, 2))
+    job = world.acked_job(3_600)
+    db = tmp_path / "meter.sqlite"
+    nodes, urls = [], []
+    try:
+        for i in peers:
+            port = _free_port()
+            urls.append(f"http://127.0.0.1:{port}")
+            key_env = {**env, "GPUBARTER_PRIVATE_KEY": "0x" + dev_account(i).key.hex()}
+            nodes.append(_oracle(key_env, tmp_path / f"cosign-{i}.sqlite", "cosign", "--port", str(port)))
+        for url in urls:
+            wait_for(f"the co-signer on {url}", lambda url=url: _answers(url), timeout=60)
+        daemon = _daemon(env, db, "--duration", "5", *(a for u in urls for a in ("--peer", u)))
+        run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "3")
+        nodes += [daemon, run_job]
+        assert run_job.wait(timeout=60) == 0
+        assert daemon.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
+    finally:
+        for p in nodes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+    assert set(_states(db)) == {"confirmed"}
+    ms = _metered_ms(db, job)
+    assert _onchain(world, job, _uuid(db, job))[:2] == (ms, ms // 1000)
+    # Every batch carried a co-signature of the first peer (the threshold needed one more than ours).
+    assert _rows(db, "SELECT COUNT(DISTINCT batch_id), COUNT(DISTINCT signer) FROM cosignatures") == [
+        (len(_states(db)), 1)]
+    signed = _rows(tmp_path / f"cosign-{peers[0]}.sqlite", "SELECT allocated_ms FROM signed_reports")
+    assert signed == [(ms,)]
+    log = "".join(p.read_text() for p in tmp_path.glob("cosign-*.log"))
+    assert dev_account(peers[0]).key.hex() not in log and "co-signer started" in log
