@@ -238,3 +238,34 @@ def test_a_batch_above_the_gas_cap_is_split_into_several_transactions(
         assert world.w3.eth.get_transaction_receipt(b.tx_hash)["gasUsed"] <= cap
     assert [world.holder.job(j).used_seconds for j in jobs] == [2] * 6
     assert [oracle.functions.cumulativeMs(j, rep.gpu_id(GPU)).call() for j in jobs] == [2_000] * 6
+
+
+RUN = ["run", "--backend", "simulated", "--no-metrics", "--chain-id", "31337", "--verifying-contract",
+       "0x" + "11" * 20, "--submit", "--duration", "1"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ([*RUN, "--gas-cap", "0"], "--gas-cap must be positive"),
+    ([*RUN, "--peer", "127.0.0.1:9470"], "--peer must be an http(s) URL"),
+    (["cosign", "--port", "70000"], "--port must be 0..65535"),
+    (["finalize", "--confirmations", "-1"], "--confirmations must not be negative"),
+])
+def test_bad_cli_input_is_refused_with_one_line_and_stores_nothing(
+    argv: list[str], message: str, tmp_path: Path, capsys: Any, monkeypatch: Any, world: World
+) -> None:
+    from gpubarter.cli import main as cli_main
+    from gpubarter.deployments import save_deployment
+
+    monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
+    save_deployment(world.deployment, tmp_path / "deployments")
+    db = tmp_path / "meter.sqlite"
+    assert cli_main(["oracle", *argv, "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: ") and message in err and "Traceback" not in err
+    if db.exists():
+        store = MeterStore(db)
+        try:
+            assert store.batches() == [] and store.queue_counts()["signed"] == 0
+        finally:
+            store.close()

@@ -97,3 +97,23 @@ def test_period_zero_leaves_nothing_pending(world: World, store: MeterStore) -> 
     fin = _finalizer(world, store)
     assert fin.pump() == 0 and store.finalizations(world.w3.eth.chain_id, fin.contract, None) == []
     assert _used(world, job) == 2
+
+
+def test_finalize_command_runs_one_pass(
+    world: World, optimistic: None, chain, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from gpubarter.cli import main as cli_main
+    from gpubarter.deployments import save_deployment
+
+    monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
+    monkeypatch.setenv("GPUBARTER_LOCAL_RPC_URL", chain.url)
+    save_deployment(world.deployment, tmp_path / "deployments")
+    job = world.acked_job(3_600)
+    submit(world, [report(world, job, 4_200)], [world.gov.sender])
+    db = tmp_path / "cli.sqlite"
+    assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
+    assert "finalised 0 batch(es); 1 still" in capsys.readouterr().out and _used(world, job) == 0
+    world.travel(PERIOD)
+    assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
+    assert "finalised 1 batch(es); 0 still" in capsys.readouterr().out and _used(world, job) == 4
