@@ -32,9 +32,9 @@ RETRY_S = 5
 
 class Finalizer:
     def __init__(self, store: MeterStore, sender: Sender, oracle: Any, log: logging.Logger,
-                 confirmations: int = 0) -> None:
+                 confirmations: int = 0, start_block: int = 0) -> None:
         self.store, self.sender, self.oracle, self.log = store, sender, oracle, log
-        self.confirmations = confirmations
+        self.confirmations, self.start_block = confirmations, start_block
         self.chain_id = sender.chain_id
         self.contract = oracle.address
         self._retry_at: dict[int, int] = {}
@@ -43,7 +43,7 @@ class Finalizer:
         """Read new ``BatchAccepted`` events up to the confirmed head; record the pending ones."""
         w3 = self.sender.w3
         head = w3.eth.block_number - self.confirmations
-        start = self.store.cursor(self.chain_id, self.contract)
+        start = max(self.store.cursor(self.chain_id, self.contract), self.start_block)
         found: list[Finalization] = []
         while start <= head:
             end = min(head, start + LOG_CHUNK - 1)

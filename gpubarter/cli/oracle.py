@@ -163,11 +163,12 @@ def _submitter(network_name: str, signer, confirmations: int | None, log, peers:
     for url in peers:
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"--peer must be an http(s) URL, not {url!r}")
-    sender, oracle, _deployment = _chain(network_name, signer, confirmations)
+    sender, oracle, deployment = _chain(network_name, signer, confirmations)
     options = SubmitOptions(peers=list(peers), gas_cap=gas_cap)
+    start = deployment.blocks.get("MeteringOracle", 0)
     return lambda store: Submitter(
         store, sender, oracle, log, signer=signer, options=options,
-        finalizer=Finalizer(store, sender, oracle, log, sender.confirmations))
+        finalizer=Finalizer(store, sender, oracle, log, sender.confirmations, start))
 
 
 @oracle_app.command()
@@ -184,10 +185,11 @@ def finalize(
     from oracle.store import MeterStore
 
     signer = _signer(network, None, None)
-    sender, oracle, _deployment = _chain(network, signer, confirmations)
+    sender, oracle, deployment = _chain(network, signer, confirmations)
     store = MeterStore(_db(db))
     try:
-        finalizer = Finalizer(store, sender, oracle, logs.setup("finalize"), sender.confirmations)
+        finalizer = Finalizer(store, sender, oracle, logs.setup("finalize"), sender.confirmations,
+                              deployment.blocks.get("MeteringOracle", 0))
         done = finalizer.pump()
         waiting = finalizer.store.finalizations(sender.chain_id, oracle.address)
     finally:
