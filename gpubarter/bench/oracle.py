@@ -12,8 +12,8 @@ Gas: on a fresh anvil chain with the protocol deployed, ``MeteringOracle.submit`
 batches of 1, 10, 100 and 500 steady-state reports (each a job whose counter was reported
 before), once optimistic (challenge period 600 s: submission only, finalisation measured
 apart) and once with period 0 (usage applied to Jobs in the same transaction, one Jobs call per
-batch). The marginal gas per report at 100 must stay within 25,000 on both paths. The baseline is a plain ERC-20 transfer
-measured on the same chain.
+batch). The marginal gas per report at 100 must stay within 25,000 on both paths. The
+baseline is a plain ERC-20 transfer measured on the same chain.
 """
 
 from __future__ import annotations
