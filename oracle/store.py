@@ -448,6 +448,13 @@ class MeterStore:
         return [Finalization(b, t, tuple((int(j), int(s)) for j, s in json.loads(e)), st)
                 for b, t, e, st in rows]
 
+    def finalization_counts(self) -> dict[str, int]:
+        """On-chain batches seen waiting for their challenge period (``pending``) or finalised (``final``)."""
+        counts = dict.fromkeys(("pending", "final"), 0)
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM finalizations GROUP BY state"):
+            counts[state] = n
+        return counts
+
     def mark_final(self, chain_id: int, contract: str, batch_id: int, tx_hash: str | None) -> None:
         with self.tx() as db:
             cur = db.execute("UPDATE finalizations SET state='final', tx_hash=? WHERE chain_id=? AND "

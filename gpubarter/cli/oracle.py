@@ -334,6 +334,9 @@ def status(
         f"batches: {q['signed']} signed, {q['submitted']} submitted, {q['confirmed']} confirmed"
         f"{', ' + str(q['split']) + ' split' if q.get('split') else ''}"
     )
+    f = info["finalizations"]
+    if f["pending"] or f["final"]:
+        console.print(f"on-chain batches: {f['pending']} in their challenge period, {f['final']} finalised")
 
 
 @oracle_app.command()

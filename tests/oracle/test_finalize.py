@@ -114,6 +114,10 @@ def test_finalize_command_runs_one_pass(
     db = tmp_path / "cli.sqlite"
     assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
     assert "finalised 0 batch(es); 1 still" in capsys.readouterr().out and _used(world, job) == 0
+    assert cli_main(["oracle", "status", "--db", str(db)]) == 0
+    assert "on-chain batches: 1 in their challenge period, 0 finalised" in capsys.readouterr().out
     world.travel(PERIOD)
     assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
     assert "finalised 1 batch(es); 0 still" in capsys.readouterr().out and _used(world, job) == 4
+    assert cli_main(["oracle", "status", "--db", str(db), "--json"]) == 0
+    assert '"final": 1' in capsys.readouterr().out
