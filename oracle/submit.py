@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Exception, Web3RPCError
 
 from gpubarter.chain.tx import GAS_MARGIN, Sender, revert_reason
 from gpubarter.errors import ChainError, GpuBarterError, TransactionReverted
@@ -76,11 +76,16 @@ class Submitter:
     def pump(self) -> int:
         """Send every queued batch for this chain and contract, oldest first, then finalise what is
         due; returns how many batches were confirmed."""
-        done = self._send_queued() if self.clock() >= self.next_try else 0
+        done = 0
+        if self.clock() >= self.next_try:
+            try:
+                done = self._send_queued()
+            except (Web3Exception, OSError) as exc:  # the node is down or broken: back off, keep metering
+                self._back_off(None, ChainError(f"the node did not answer: {exc}"))
         if self.finalizer is not None:
             try:
                 self.finalizer.pump()
-            except GpuBarterError as exc:
+            except (GpuBarterError, Web3Exception, OSError) as exc:  # node down: try again next loop
                 self.log.error("finaliser failed", extra={"why": str(exc)})
         return done
 
@@ -92,7 +97,7 @@ class Submitter:
                     or batch.verifying_contract.lower() != self.oracle.address.lower()):
                 continue  # signed for another deployment: never sent here
             try:
-                signer_set, threshold, _epoch = self.oracle.functions.signers().call()
+                signer_set, threshold, _epoch = self._signer_set()
                 sigs = gather(self.store, batch, self.options.peers, signer_set, threshold)
                 call = self.oracle.functions.submit([r.as_tuple() for r in batch.reports], sigs)
                 gas = self._estimate(call)
@@ -103,11 +108,7 @@ class Submitter:
                 faults.point("persisted")
                 result = self.sender.transact(call, gas=gas)
             except GpuBarterError as exc:
-                self.sender.reset_nonce()
-                self.backoff_s = min(BACKOFF_MAX_S, max(BACKOFF_START_S, 2 * self.backoff_s))
-                self.next_try = self.clock() + self.backoff_s
-                self.log.error("batch not submitted", extra={"batch": batch.id, "why": str(exc),
-                                                             "retry_in_s": self.backoff_s})
+                self._back_off(batch.id, exc)
                 return done
             faults.point("sent")
             self.store.mark_submitted(batch.id, result.tx_hash)
@@ -119,6 +120,19 @@ class Submitter:
                                                     "block": result.block_number, "gas": result.gas_used,
                                                     "reports": len(batch.reports)})
         return done
+
+    def _back_off(self, batch_id: int | None, exc: Exception) -> None:
+        self.sender.reset_nonce()
+        self.backoff_s = min(BACKOFF_MAX_S, max(BACKOFF_START_S, 2 * self.backoff_s))
+        self.next_try = self.clock() + self.backoff_s
+        self.log.error("batch not submitted", extra={"batch": batch_id, "why": str(exc),
+                                                     "retry_in_s": self.backoff_s})
+
+    def _signer_set(self) -> tuple[list[str], int, int]:
+        try:
+            return self.oracle.functions.signers().call()
+        except (Web3Exception, OSError) as exc:
+            raise ChainError(f"cannot read the MeteringOracle's signer set: {exc}") from None
 
     def _split(self, batch: Batch, gas: int, cap: int) -> None:
         """Replace ``batch`` by smaller ones, each signed again, sized from its measured gas per report."""

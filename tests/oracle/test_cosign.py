@@ -269,3 +269,21 @@ def test_bad_cli_input_is_refused_with_one_line_and_stores_nothing(
             assert store.batches() == [] and store.queue_counts()["signed"] == 0
         finally:
             store.close()
+
+
+def test_a_node_down_backs_off_and_keeps_the_batch(world: World, store: MeterStore, clock: Any) -> None:
+    from web3 import Web3
+
+    from gpubarter.chain.contracts import contract_at
+
+    job = _running_job(world)
+    batch = _queue(store, _signer(world, 0), [report(world, job, 1_000)])
+    dead = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{_free_port()}", request_kwargs={"timeout": 2}))
+    oracle = oracle_of(world)
+    sub = Submitter(store, Sender(dead, dev_account(0)), contract_at(dead, "MeteringOracle", oracle.address),
+                    LOG, clock, signer=_signer(world, 0))
+    assert sub.pump() == 0 and sub.backoff_s == 1.0
+    assert store.batch(batch).state == "signed" and _cumulative(world, job) == 0
+    clock.advance(1.0)
+    live = _submitter(world, store, [], clock)  # the node is back (a restart of the daemon, or the same)
+    assert live.pump() == 1 and store.batch(batch).state == "confirmed" and _cumulative(world, job) == 1_000
