@@ -27,6 +27,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
     uint256 private constant BPS = 10_000;
     uint256 private constant MAX_CID_LENGTH = 128;
     uint40 private constant MAX_SETTLEMENT_GRACE = 30 days;
+    uint256 private constant MAX_USAGE_BATCH = 500;
 
     /// @inheritdoc IJobs
     IComputeCredits public immutable override credits;
@@ -145,28 +146,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     /// @inheritdoc IJobs
     function applyUsage(uint256 jobId, uint256 gpuSeconds) external override whenNotPaused onlyRole(METERING_ROLE) {
-        // Check: positive usage on an acknowledged job (or one closing, within its settlement grace).
-        if (gpuSeconds == 0) revert JobsZeroAmount();
-        ComputeTypes.Job storage job = _jobs[jobId];
-        ComputeTypes.JobStatus status = job.status;
-        if (status != ComputeTypes.JobStatus.Acknowledged && status != ComputeTypes.JobStatus.Closing) {
-            if (status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
-            revert JobsInvalidStatus(jobId, status);
-        }
-
-        // Effect: bill at most the remaining locked credits (at least one: a running job has some left).
-        uint256 maxSeconds = job.maxSeconds;
-        uint256 used = job.usedSeconds;
-        uint256 applied;
-        unchecked {
-            // Overflow not possible: used < maxSeconds while acknowledged or closing.
-            uint256 remaining = maxSeconds - used;
-            applied = gpuSeconds < remaining ? gpuSeconds : remaining;
-            used += applied;
-        }
-        job.usedSeconds = uint64(used);
-        if (used == maxSeconds) job.status = ComputeTypes.JobStatus.Served;
-        uint256 seriesId = job.seriesId;
+        // Check and effect: bill the job.
+        (uint256 seriesId, uint256 applied, uint256 used) = _bill(jobId, gpuSeconds);
 
         // Interaction (protocol): burn the delivered credits from custody.
         uint256 delivered = credits.burnDelivered(seriesId, applied);
@@ -177,6 +158,83 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
         // A served job's penalty reserve is unlocked by {releaseReserve}, and `UsageApplied.used ==
         // maxSeconds` tells it was served, keeping the serving report as cheap as the others.
+    }
+
+    /// @inheritdoc IJobs
+    function applyUsageBatch(ComputeTypes.Usage[] calldata usage)
+        external
+        override
+        whenNotPaused
+        onlyRole(METERING_ROLE)
+    {
+        uint256 count = usage.length;
+        if (count == 0 || count > MAX_USAGE_BATCH) revert JobsBatchSize(count);
+        uint256[] memory billed = new uint256[](count); // per entry: applied | used << 128
+        uint256 start;
+        while (start < count) {
+            start = _applyRun(usage, start, billed);
+        }
+    }
+
+    /// @dev Bills the run of consecutive entries of one series from `start`, burns its credits in one call and
+    /// emits each entry's {UsageApplied}; returns where the next run starts.
+    function _applyRun(ComputeTypes.Usage[] calldata usage, uint256 start, uint256[] memory billed)
+        private
+        returns (uint256 end)
+    {
+        // Check and effect: bill each job of the run.
+        uint256 seriesId = _jobs[usage[start].jobId].seriesId;
+        uint256 total;
+        for (end = start; end < usage.length;) {
+            uint256 jobId = usage[end].jobId;
+            if (end != start && _jobs[jobId].seriesId != seriesId) break; // the next run starts here
+            (, uint256 applied, uint256 used) = _bill(jobId, usage[end].gpuSeconds);
+            billed[end] = applied | (used << 128);
+            unchecked {
+                // Overflow not possible: each at most a job's uint64 credits, at most 500 of them.
+                total += applied;
+                ++end;
+            }
+        }
+
+        // Interaction (protocol): burn the run's credits from custody at once.
+        uint256 delivered = credits.burnDelivered(seriesId, total);
+        unchecked {
+            // Underflow not possible: delivered includes this run's total; applied <= gpuSeconds.
+            delivered -= total;
+            for (uint256 i = start; i < end; ++i) {
+                uint256 applied = uint128(billed[i]);
+                delivered += applied;
+                emit UsageApplied(usage[i].jobId, seriesId, applied, usage[i].gpuSeconds - applied,
+                    billed[i] >> 128, delivered);
+            }
+        }
+    }
+
+    /// @dev Check that job `jobId` takes usage and bill at most its remaining locked credits (at least one:
+    /// a running job has some left); returns its series, the seconds billed and its new used total.
+    function _bill(uint256 jobId, uint256 gpuSeconds)
+        private
+        returns (uint256 seriesId, uint256 applied, uint256 used)
+    {
+        if (gpuSeconds == 0) revert JobsZeroAmount();
+        ComputeTypes.Job storage job = _jobs[jobId];
+        ComputeTypes.JobStatus status = job.status;
+        if (status != ComputeTypes.JobStatus.Acknowledged && status != ComputeTypes.JobStatus.Closing) {
+            if (status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
+            revert JobsInvalidStatus(jobId, status);
+        }
+        uint256 maxSeconds = job.maxSeconds;
+        used = job.usedSeconds;
+        unchecked {
+            // Overflow not possible: used < maxSeconds while acknowledged or closing.
+            uint256 remaining = maxSeconds - used;
+            applied = gpuSeconds < remaining ? gpuSeconds : remaining;
+            used += applied;
+        }
+        job.usedSeconds = uint64(used);
+        if (used == maxSeconds) job.status = ComputeTypes.JobStatus.Served;
+        seriesId = job.seriesId;
     }
 
     /// @inheritdoc IJobs

@@ -9,6 +9,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IJobs} from "./interfaces/IJobs.sol";
 import {IMeteringOracle} from "./interfaces/IMeteringOracle.sol";
+import {ComputeTypes} from "./types/ComputeTypes.sol";
 import {Metering} from "./types/Metering.sol";
 
 /// @title MeteringOracle
@@ -51,6 +52,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         uint32 epoch; // the signer set that signed
         uint32 signerBits; // bit i: the set's signer i signed
         uint32 entryCount;
+        bool hasVoided; // an upheld challenge voided an entry
     }
 
     struct Challenge {
@@ -158,7 +160,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
 
     /// @inheritdoc IMeteringOracle
     function batchDigest(Metering.UsageReport[] calldata reports) external view override returns (bytes32) {
-        return _hashTypedDataV4(Metering.hash(reports));
+        return _hashTypedDataV4(Metering.hashCalldata(reports));
     }
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -174,20 +176,15 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         // Check: size, well-formed and not future-dated reports, a quorum of distinct bonded signers.
         uint256 count = reports.length;
         if (count == 0 || count > MAX_BATCH) revert MeteringOracleBatchSize(count);
-        for (uint256 i = 0; i < count; ++i) {
-            Metering.UsageReport calldata r = reports[i];
-            if (r.smActiveGpuMs > r.allocatedGpuMs) revert MeteringOracleMalformedReport(i);
-            if (r.periodEnd > block.timestamp + MAX_CLOCK_DRIFT) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
-        }
         uint32 epoch = _epoch;
-        uint32 signerBits = _verify(_hashTypedDataV4(Metering.hash(reports)), signatures, epoch);
+        uint32 signerBits = _verify(_hashTypedDataV4(_checkedHash(reports)), signatures, epoch);
 
         // Effect: advance each cumulative counter; the whole seconds it crossed become an entry.
         unchecked {
             // Overflow not possible: one id per transaction.
             batchId = ++_batchCount;
         }
-        Entry[] memory entries = new Entry[](count);
+        ComputeTypes.Usage[] memory entries = _uninitialised(count);
         uint256 n;
         for (uint256 i = 0; i < count; ++i) {
             Metering.UsageReport calldata r = reports[i];
@@ -205,7 +202,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
                 secs = reported / 1000 - stored / 1000;
             }
             if (secs == 0) continue; // the remainder carries in the stored counter
-            entries[n] = Entry(r.jobId, secs);
+            entries[n] = ComputeTypes.Usage(r.jobId, secs);
             emit UsageAccepted(batchId, n, r.jobId, r.gpuId, reported, secs);
             unchecked {
                 ++n;
@@ -224,16 +221,17 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
             finalized: immediate,
             epoch: epoch,
             signerBits: signerBits,
-            entryCount: uint32(n)
+            entryCount: uint32(n),
+            hasVoided: false
         });
         emit BatchAccepted(batchId, n, entriesHash, finalAt);
 
         // Interaction (protocol): with no challenge period the usage is final now.
-        if (immediate && n != 0) _apply(batchId, entries);
+        if (immediate && n != 0) _apply(batchId, entries, false);
     }
 
     /// @inheritdoc IMeteringOracle
-    function finalize(uint256 batchId, Entry[] calldata entries) external override {
+    function finalize(uint256 batchId, ComputeTypes.Usage[] calldata entries) external override {
         // Check: the batch is past its challenge period, with no challenge open, and these are its entries.
         Batch storage b = _existing(batchId);
         if (b.finalized) revert MeteringOracleBatchFinal(batchId);
@@ -246,11 +244,11 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         b.finalized = true;
 
         // Interaction (protocol): apply to Jobs.
-        _apply(batchId, entries);
+        _apply(batchId, entries, b.hasVoided);
     }
 
     /// @inheritdoc IMeteringOracle
-    function challenge(uint256 batchId, Entry[] calldata entries, uint256 index) external override {
+    function challenge(uint256 batchId, ComputeTypes.Usage[] calldata entries, uint256 index) external override {
         // Check: within the period, the entry exists, the caller holds its job, not challenged yet.
         Batch storage b = _existing(batchId);
         if (b.finalized) revert MeteringOracleBatchFinal(batchId);
@@ -293,6 +291,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         if (upheld) {
             c.status = ChallengeStatus.Upheld;
             _voided[batchId][index >> 8] |= 1 << (index & 0xff);
+            b.hasVoided = true;
             slashed = _slash(b.epoch, b.signerBits);
         } else {
             c.status = ChallengeStatus.Rejected;
@@ -394,6 +393,31 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         }
     }
 
+    /// @dev The EIP-712 struct hash of a batch (as {Metering-hashCalldata}), checking each report on the way: well
+    /// formed and not dated beyond the clock drift after the block.
+    function _checkedHash(Metering.UsageReport[] calldata reports) private view returns (bytes32) {
+        uint256 count = reports.length;
+        uint256 latest = block.timestamp + MAX_CLOCK_DRIFT;
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            Metering.UsageReport calldata r = reports[i];
+            if (r.smActiveGpuMs > r.allocatedGpuMs) revert MeteringOracleMalformedReport(i);
+            if (r.periodEnd > latest) revert MeteringOracleFutureReport(i, r.periodEnd, block.timestamp);
+            hashes[i] = Metering.hashCalldata(r);
+        }
+        return Metering.hashOfReportHashes(hashes);
+    }
+
+    /// @dev A memory array of `count` entry pointers, not pointing anywhere yet (cheaper than `new`, which
+    /// allocates a zeroed struct per element); the caller writes every element it reads and sets the length.
+    function _uninitialised(uint256 count) private pure returns (ComputeTypes.Usage[] memory entries) {
+        assembly ("memory-safe") {
+            entries := mload(0x40)
+            mstore(entries, count)
+            mstore(0x40, add(entries, shl(5, add(count, 1))))
+        }
+    }
+
     function _existing(uint256 batchId) private view returns (Batch storage b) {
         if (batchId == 0 || batchId > _batchCount) revert MeteringOracleUnknownBatch(batchId);
         return _batches[batchId];
@@ -420,17 +444,47 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         if (count < threshold || threshold == 0) revert MeteringOracleBelowThreshold(count, threshold);
     }
 
-    /// @dev Applies entries to Jobs; one that Jobs refuses (job not running, paused) is skipped.
-    function _apply(uint256 batchId, Entry[] memory entries) private {
+    /// @dev Applies entries to Jobs in one call; if Jobs refuses the batch (a job not running, paused), entry
+    /// by entry, skipping each one it refuses (`UsageSkipped`). Voided entries (`voidable`) are left out.
+    function _apply(uint256 batchId, ComputeTypes.Usage[] memory entries, bool voidable) private {
         emit BatchFinalized(batchId);
+        ComputeTypes.Usage[] memory applying = voidable ? _unvoided(batchId, entries) : entries;
+        if (applying.length == 0) return;
         IJobs jobs_ = jobs;
-        for (uint256 i = 0; i < entries.length; ++i) {
-            if (_voided[batchId][i >> 8] & (1 << (i & 0xff)) != 0) continue;
-            uint256 jobId = entries[i].jobId;
-            try jobs_.applyUsage(jobId, entries[i].gpuSeconds) {}
-            catch (bytes memory reason) {
-                emit UsageSkipped(batchId, i, jobId, reason);
+        try jobs_.applyUsageBatch(applying) {}
+        catch {
+            for (uint256 i = 0; i < entries.length; ++i) {
+                if (voidable && _isVoided(batchId, i)) continue;
+                uint256 jobId = entries[i].jobId;
+                try jobs_.applyUsage(jobId, entries[i].gpuSeconds) {}
+                catch (bytes memory reason) {
+                    emit UsageSkipped(batchId, i, jobId, reason);
+                }
             }
+        }
+    }
+
+    function _isVoided(uint256 batchId, uint256 index) private view returns (bool) {
+        return _voided[batchId][index >> 8] & (1 << (index & 0xff)) != 0;
+    }
+
+    /// @dev `entries` without the ones an upheld challenge voided.
+    function _unvoided(uint256 batchId, ComputeTypes.Usage[] memory entries)
+        private
+        view
+        returns (ComputeTypes.Usage[] memory kept)
+    {
+        kept = new ComputeTypes.Usage[](entries.length);
+        uint256 n;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            if (_isVoided(batchId, i)) continue;
+            kept[n] = entries[i];
+            unchecked {
+                ++n;
+            }
+        }
+        assembly ("memory-safe") {
+            mstore(kept, n)
         }
     }
 

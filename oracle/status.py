@@ -38,6 +38,7 @@ def collect(db: Path) -> dict[str, Any]:
             ],
             "counters": [{**asdict(c), "job_id": str(c.job_id)} for c in store.counters()],
             "queue": store.queue_counts(),
+            "finalizations": store.finalization_counts(),
         }
     finally:
         store.close()

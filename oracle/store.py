@@ -61,7 +61,7 @@ CREATE TABLE IF NOT EXISTS batches (
     signer TEXT NOT NULL,
     signature TEXT NOT NULL,
     simulated INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('signed', 'submitted', 'confirmed')),
+    state TEXT NOT NULL CHECK (state IN ('signed', 'submitted', 'confirmed', 'split')),
     tx_hash TEXT,
     block_number INTEGER,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -80,11 +80,30 @@ CREATE TABLE IF NOT EXISTS reports (
     samples INTEGER NOT NULL,
     period_end INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS finalizations (
+    chain_id INTEGER NOT NULL,
+    contract TEXT NOT NULL,             -- the MeteringOracle, lower case
+    batch_id INTEGER NOT NULL,          -- the on-chain batch id
+    final_at INTEGER NOT NULL,          -- unix seconds: finalisable from then on
+    entries TEXT NOT NULL,              -- JSON [[job id (decimal text), gpu-seconds], ...] in entry order
+    state TEXT NOT NULL CHECK (state IN ('pending', 'final')),
+    tx_hash TEXT,
+    PRIMARY KEY (chain_id, contract, batch_id)
+);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    batch_id INTEGER NOT NULL REFERENCES batches(id),
+    signer TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    PRIMARY KEY (batch_id, signer)
+);
 CREATE INDEX IF NOT EXISTS reports_batch ON reports(batch_id);
 CREATE INDEX IF NOT EXISTS batches_state ON batches(state);
 """
 
-TRANSITIONS = {("signed", "submitted"), ("submitted", "confirmed"), ("submitted", "signed")}
+TRANSITIONS = {
+    ("signed", "submitted"), ("submitted", "confirmed"), ("submitted", "signed"), ("signed", "split"),
+}
+STATES = ("signed", "submitted", "confirmed", "split")
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,16 @@ class Batch:
     block_number: int | None
     attempts: int
     reports: tuple[UsageReport, ...]
+
+
+@dataclass(frozen=True)
+class Finalization:
+    """An accepted on-chain batch waiting for (or past) its challenge period."""
+
+    batch_id: int
+    final_at: int
+    entries: tuple[tuple[int, int], ...]  # (job id, gpu-seconds) in entry order
+    state: str
 
 
 @dataclass(frozen=True)
@@ -268,45 +297,33 @@ class MeterStore:
         reports: list[UsageReport],
     ) -> int:
         """Persist a signed batch and mark its counters reported, in one transaction."""
+        with self.tx():
+            return self._insert_batch(
+                chain_id=chain_id, verifying_contract=verifying_contract, digest=digest, signer=signer,
+                signature=signature, simulated=simulated, reports=reports)
+
+    def _insert_batch(self, *, chain_id: int, verifying_contract: str, digest: bytes, signer: str,
+                      signature: bytes, simulated: bool, reports: list[UsageReport]) -> int:
         now = time.time()
-        with self.tx() as db:
-            cur = db.execute(
-                "INSERT INTO batches (chain_id, verifying_contract, digest, signer, signature, "
-                "simulated, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'signed', ?, ?)",
-                (
-                    chain_id,
-                    verifying_contract,
-                    "0x" + digest.hex(),
-                    signer,
-                    "0x" + signature.hex(),
-                    int(simulated),
-                    now,
-                    now,
-                ),
+        db = self.db
+        cur = db.execute(
+            "INSERT INTO batches (chain_id, verifying_contract, digest, signer, signature, "
+            "simulated, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'signed', ?, ?)",
+            (chain_id, verifying_contract, "0x" + digest.hex(), signer, "0x" + signature.hex(),
+             int(simulated), now, now),
+        )
+        batch_id = int(cur.lastrowid or 0)
+        for r in reports:
+            db.execute(
+                "INSERT INTO reports (batch_id, job_id, gpu_uuid, gpu_model, allocated_ms, "
+                "sm_active_ms, energy_mj, samples, period_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, str(r.job_id), r.gpu_uuid, r.gpu_model, r.allocated_ms, r.sm_active_ms,
+                 r.energy_mj, r.samples, r.period_end),
             )
-            batch_id = int(cur.lastrowid or 0)
-            for r in reports:
-                db.execute(
-                    "INSERT INTO reports (batch_id, job_id, gpu_uuid, gpu_model, allocated_ms, "
-                    "sm_active_ms, energy_mj, samples, period_end) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        batch_id,
-                        str(r.job_id),
-                        r.gpu_uuid,
-                        r.gpu_model,
-                        r.allocated_ms,
-                        r.sm_active_ms,
-                        r.energy_mj,
-                        r.samples,
-                        r.period_end,
-                    ),
-                )
-                db.execute(
-                    "UPDATE counters SET reported_samples=? WHERE job_id=? AND gpu_uuid=?",
-                    (r.samples, str(r.job_id), r.gpu_uuid),
-                )
+            db.execute(
+                "UPDATE counters SET reported_samples=max(reported_samples, ?) WHERE job_id=? AND gpu_uuid=?",
+                (r.samples, str(r.job_id), r.gpu_uuid),
+            )
         return batch_id
 
     def batch(self, batch_id: int) -> Batch:
@@ -341,7 +358,7 @@ class MeterStore:
         )
 
     def batches(self, state: str | None = None) -> list[Batch]:
-        if state is not None and state not in {"signed", "submitted", "confirmed"}:
+        if state is not None and state not in STATES:
             raise StoreError(f"unknown batch state {state!r}")
         ids = self.db.execute(
             "SELECT id FROM batches WHERE (? IS NULL OR state=?) ORDER BY id", (state, state)
@@ -349,17 +366,18 @@ class MeterStore:
         return [self.batch(i) for (i,) in ids]
 
     def _move(self, batch_id: int, to: str, **fields: object) -> None:
-        with self.tx() as db:
-            row = db.execute("SELECT state FROM batches WHERE id=?", (batch_id,)).fetchone()
-            if row is None:
-                raise StoreError(f"no batch {batch_id} in {self.path}")
-            if (row[0], to) not in TRANSITIONS:
-                raise StoreError(f"batch {batch_id} is {row[0]}; it cannot become {to}")
-            sets = ", ".join(f"{k}=?" for k in fields)
-            db.execute(
-                f"UPDATE batches SET state=?, updated_at=?{', ' + sets if sets else ''} WHERE id=?",
-                (to, time.time(), *fields.values(), batch_id),
-            )
+        with self.tx():
+            self._move_in_tx(batch_id, to, **fields)
+
+    def _move_in_tx(self, batch_id: int, to: str, **fields: object) -> None:
+        row = self.db.execute("SELECT state FROM batches WHERE id=?", (batch_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no batch {batch_id} in {self.path}")
+        if (row[0], to) not in TRANSITIONS:
+            raise StoreError(f"batch {batch_id} is {row[0]}; it cannot become {to}")
+        sets = "".join(f", {k}=?" for k in fields)
+        self.db.execute(f"UPDATE batches SET state=?, updated_at=?{sets} WHERE id=?",
+                        (to, time.time(), *fields.values(), batch_id))
 
     def mark_submitted(self, batch_id: int, tx_hash: str) -> None:
         if not (tx_hash.startswith("0x") and len(tx_hash) == 66):
@@ -377,7 +395,70 @@ class MeterStore:
         self._move(batch_id, "signed", tx_hash=None)
 
     def queue_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(("signed", "submitted", "confirmed"), 0)
+        counts = dict.fromkeys(STATES, 0)
         for state, n in self.db.execute("SELECT state, COUNT(*) FROM batches GROUP BY state"):
             counts[state] = n
         return counts
+
+    # -- co-signatures ------------------------------------------------------------------------
+
+    def add_cosignature(self, batch_id: int, signer: str, signature: bytes) -> None:
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO cosignatures VALUES (?, ?, ?)",
+                       (batch_id, signer, "0x" + signature.hex()))
+
+    def cosignatures(self, batch_id: int) -> dict[str, bytes]:
+        """Signer address -> signature of the peers that co-signed batch ``batch_id``."""
+        rows = self.db.execute("SELECT signer, signature FROM cosignatures WHERE batch_id=?", (batch_id,))
+        return {signer: bytes.fromhex(sig[2:]) for signer, sig in rows}
+
+    def split_batch(self, batch_id: int, parts: list[dict[str, object]]) -> list[int]:
+        """Replace signed batch ``batch_id`` by ``parts`` (``add_batch`` keyword arguments), atomically."""
+        ids = []
+        with self.tx():
+            self._move_in_tx(batch_id, "split")
+            for part in parts:
+                ids.append(self._insert_batch(**part))  # type: ignore[arg-type]
+        return ids
+
+    # -- finalisation --------------------------------------------------------------------------
+
+    def cursor(self, chain_id: int, contract: str) -> int:
+        """The next block the finaliser has not read yet (0 at first)."""
+        value = self.meta(f"finalizer:{chain_id}:{contract.lower()}")
+        return int(value) if value is not None else 0
+
+    def add_finalizations(self, chain_id: int, contract: str, found: Iterable[Finalization],
+                          next_block: int) -> None:
+        """Record batches found up to ``next_block`` (exclusive) and advance the cursor, atomically."""
+        with self.tx() as db:
+            for f in found:
+                db.execute(
+                    "INSERT OR IGNORE INTO finalizations VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                    (chain_id, contract.lower(), f.batch_id, f.final_at,
+                     json.dumps([[str(j), s] for j, s in f.entries]), f.state))
+            db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                       (f"finalizer:{chain_id}:{contract.lower()}", str(next_block)))
+
+    def finalizations(self, chain_id: int, contract: str,
+                      state: str | None = "pending") -> list[Finalization]:
+        rows = self.db.execute(
+            "SELECT batch_id, final_at, entries, state FROM finalizations WHERE chain_id=? AND contract=? "
+            "AND (? IS NULL OR state=?) ORDER BY batch_id", (chain_id, contract.lower(), state, state))
+        return [Finalization(b, t, tuple((int(j), int(s)) for j, s in json.loads(e)), st)
+                for b, t, e, st in rows]
+
+    def finalization_counts(self) -> dict[str, int]:
+        """On-chain batches seen waiting for their challenge period (``pending``) or finalised (``final``)."""
+        counts = dict.fromkeys(("pending", "final"), 0)
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM finalizations GROUP BY state"):
+            counts[state] = n
+        return counts
+
+    def mark_final(self, chain_id: int, contract: str, batch_id: int, tx_hash: str | None) -> None:
+        with self.tx() as db:
+            cur = db.execute("UPDATE finalizations SET state='final', tx_hash=? WHERE chain_id=? AND "
+                             "contract=? AND batch_id=? AND state='pending'",
+                             (tx_hash, chain_id, contract.lower(), batch_id))
+            if cur.rowcount != 1:
+                raise StoreError(f"batch {batch_id} of {contract} is not pending finalisation")

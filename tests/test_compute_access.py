@@ -125,6 +125,12 @@ GUARDED: tuple[Guarded, ...] = (
         lambda w: w.other.jobs.functions.applyUsage(1, 1),
         role("METERING_ROLE"),
     ),
+    Guarded(
+        "jobs",
+        "applyUsageBatch",
+        lambda w: w.other.jobs.functions.applyUsageBatch([(1, 1)]),
+        role("METERING_ROLE"),
+    ),
     *(
         Guarded(
             c, "pause", lambda w, c=c: getattr(w.other, c).functions.pause(), role("PAUSER_ROLE")
@@ -216,6 +222,7 @@ PAUSING: tuple[Pausing, ...] = (
         paused=(
             ("holder", lambda w: w.holder.jobs.functions.open(w.series_id, 1, SPEC)),
             ("meter", lambda w: w.meter.jobs.functions.applyUsage(1, 1)),
+            ("meter", lambda w: w.meter.jobs.functions.applyUsageBatch([(1, 1)])),
             ("provider", lambda w: w.provider.jobs.functions.acknowledge(1)),
         ),
         working=(("holder", lambda w: w.holder.jobs.functions.close(1)),),

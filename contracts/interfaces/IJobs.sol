@@ -116,6 +116,9 @@ interface IJobs is IAccessControl {
     /// @notice A zero address where a contract is needed.
     error JobsZeroAddress();
 
+    /// @notice Thrown when a usage batch holds `count` entries (1 to 500 allowed).
+    error JobsBatchSize(uint256 count);
+
     /*//////////////////////////////////////////////////////////////////////////
                                   VIEW FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
@@ -191,6 +194,15 @@ interface IJobs is IAccessControl {
     /// - The job must be `Acknowledged` or `Closing` (in its settlement grace). Usage arriving after
     ///   the job was closed, served or refunded is refused.
     function applyUsage(uint256 jobId, uint256 gpuSeconds) external;
+
+    /// @notice Applies many jobs' usage at once, each exactly as {applyUsage} would; the credits of a run
+    /// of consecutive entries of one series are burned in one call (far cheaper per entry).
+    /// @dev All or nothing: one entry {applyUsage} would refuse reverts the batch with that error (the
+    /// metering contract then applies the entries one by one). Emits {UsageApplied} per entry, with
+    /// `seriesDelivered` the series' running delivered total, and one {IERC1155-TransferSingle} per run.
+    ///
+    /// Requirements: as {applyUsage} for every entry; 1 to 500 entries.
+    function applyUsageBatch(ComputeTypes.Usage[] calldata usage) external;
 
     /// @notice Closes job `jobId`. A job not yet acknowledged closes at once: its credits return to the
     /// holder and the penalty reserve is unlocked. An acknowledged job becomes `Closing` and settles

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
+import {ComputeTypes} from "../types/ComputeTypes.sol";
 import {Metering} from "../types/Metering.sol";
 import {IJobs} from "./IJobs.sol";
 
@@ -29,11 +30,8 @@ interface IMeteringOracle is IAccessControl {
                                        TYPES
     //////////////////////////////////////////////////////////////////////////*/
 
-    /// @notice The usage one accepted report adds to a job (what finalisation applies).
-    struct Entry {
-        uint256 jobId;
-        uint256 gpuSeconds;
-    }
+    // An accepted report's entry (what finalisation applies) is a `ComputeTypes.Usage`: job id and the
+    // whole GPU-seconds it added; a batch's entries are hashed as `keccak256(abi.encode(Usage[]))`.
 
     enum ChallengeStatus {
         None,
@@ -59,7 +57,7 @@ interface IMeteringOracle is IAccessControl {
     event SignerBondWithdrawn(address indexed signer, uint256 amount, uint256 bond);
 
     /// @notice Emitted when batch `batchId` was accepted: `entries` reports added whole GPU-seconds (hash
-    /// `entriesHash` of the `Entry[]`, in report order), final at `finalAt`.
+    /// `entriesHash` of the `ComputeTypes.Usage[]`, in report order), final at `finalAt`.
     event BatchAccepted(uint256 indexed batchId, uint256 entries, bytes32 entriesHash, uint40 finalAt);
 
     /// @notice Emitted when report `index` of batch `batchId` added `gpuSeconds` to job `jobId` on GPU `gpuId`
@@ -225,11 +223,11 @@ interface IMeteringOracle is IAccessControl {
 
     /// @notice Applies the usage of batch `batchId` to Jobs; `entries` must be the ones it accepted.
     /// @dev Requirements: the challenge period is over, no challenge open, not finalised yet.
-    function finalize(uint256 batchId, Entry[] calldata entries) external;
+    function finalize(uint256 batchId, ComputeTypes.Usage[] calldata entries) external;
 
     /// @notice The holder of entry `index`'s job challenges it, posting `challengeBond` CPT (approve first).
     /// @dev Requirements: within the challenge period; the caller holds the job; not challenged before.
-    function challenge(uint256 batchId, Entry[] calldata entries, uint256 index) external;
+    function challenge(uint256 batchId, ComputeTypes.Usage[] calldata entries, uint256 index) external;
 
     /// @notice The arbiter resolves an open challenge: `upheld` voids the entry and slashes the signers.
     function resolve(uint256 batchId, uint256 index, bool upheld) external;

@@ -21,4 +21,8 @@ contract MeteringTypesHarness {
     function hashBatch(Metering.UsageReport[] calldata reports) external pure returns (bytes32) {
         return Metering.hash(reports);
     }
+
+    function hashBatchCalldata(Metering.UsageReport[] calldata reports) external pure returns (bytes32) {
+        return Metering.hashCalldata(reports);
+    }
 }

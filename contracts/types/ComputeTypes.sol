@@ -85,4 +85,10 @@ library ComputeTypes {
         uint40 ackDeadline; // the provider must acknowledge by then (inclusive)
         uint40 deadline; // served by then (the series' window end); when Closing, when it settles
     }
+
+    /// @notice Newly delivered GPU-seconds of one job (what metering applies; increments, not totals).
+    struct Usage {
+        uint256 jobId;
+        uint256 gpuSeconds;
+    }
 }

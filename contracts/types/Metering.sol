@@ -60,4 +60,48 @@ library Metering {
         }
         return keccak256(abi.encode(USAGE_BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes))));
     }
+
+    /// @notice {hash} of a batch read straight from calldata: the same digest, without decoding the batch into
+    /// memory (each report is hashed in scratch space above the free memory pointer, which is not advanced).
+    function hashCalldata(UsageReport[] calldata reports) internal pure returns (bytes32) {
+        uint256 count = reports.length;
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            hashes[i] = hashCalldata(reports[i]);
+        }
+        return hashOfReportHashes(hashes);
+    }
+
+    /// @notice The EIP-712 struct hash of a batch from its reports' struct hashes, in order.
+    function hashOfReportHashes(bytes32[] memory hashes) internal pure returns (bytes32) {
+        return keccak256(abi.encode(USAGE_BATCH_TYPEHASH, keccak256(abi.encodePacked(hashes))));
+    }
+
+    /// @notice {hash} of one report read straight from calldata.
+    function hashCalldata(UsageReport calldata report) internal pure returns (bytes32 digest) {
+        string calldata model = report.gpuModel;
+        uint256 jobId = report.jobId;
+        bytes32 gpuId = report.gpuId;
+        uint64 allocated = report.allocatedGpuMs;
+        uint64 smActive = report.smActiveGpuMs;
+        uint64 energy = report.energyMj;
+        uint32 samples = report.sampleCount;
+        uint64 periodEnd = report.periodEnd;
+        bytes32 typehash = USAGE_REPORT_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, model.offset, model.length)
+            let modelHash := keccak256(ptr, model.length)
+            mstore(ptr, typehash)
+            mstore(add(ptr, 0x20), jobId)
+            mstore(add(ptr, 0x40), gpuId)
+            mstore(add(ptr, 0x60), modelHash)
+            mstore(add(ptr, 0x80), allocated)
+            mstore(add(ptr, 0xa0), smActive)
+            mstore(add(ptr, 0xc0), energy)
+            mstore(add(ptr, 0xe0), samples)
+            mstore(add(ptr, 0x100), periodEnd)
+            digest := keccak256(ptr, 0x120)
+        }
+    }
 }

@@ -81,6 +81,14 @@ def run(
     confirmations: int | None = typer.Option(
         None, "--confirmations", help="Blocks on top before a batch counts [default: the network's]."
     ),
+    peer: list[str] = typer.Option(
+        [], "--peer", help="A co-signer's URL (`gpubarter oracle cosign`); repeat for each. Asked when "
+        "the MeteringOracle's threshold needs more signatures than this node's.",
+    ),
+    gas_cap: int | None = typer.Option(
+        None, "--gas-cap", help="Most gas one submission may use; bigger batches are split "
+        "[default: half the block gas limit].",
+    ),
     db: Path | None = DbOpt,
 ) -> None:
     """Run the meter: sample GPUs, attribute to jobs, sign, persist and submit usage reports."""
@@ -110,7 +118,7 @@ def run(
         from gpubarter.errors import GpuBarterError
 
         try:
-            submitter = _submitter(network, signer, confirmations, log)
+            submitter = _submitter(network, signer, confirmations, log, peer, gas_cap)
         except GpuBarterError as exc:
             if submit:
                 raise
@@ -118,13 +126,12 @@ def run(
     run_daemon(config, gpu_backend, signer, log, submitter)
 
 
-def _submitter(network_name: str, signer, confirmations: int, log):
-    """A factory of the daemon's submitter: the network's node, the signer's key, the oracle contract."""
+def _chain(network_name: str, signer, confirmations: int | None):
+    """The network's node, a ``Sender`` for the signer's key and the MeteringOracle its reports are for."""
     from gpubarter.chain.contracts import load_deployment
     from gpubarter.chain.network import connect, get_network
     from gpubarter.chain.tx import Sender
     from gpubarter.errors import ConfigError
-    from oracle.submit import Submitter
 
     if confirmations is not None and confirmations < 0:
         raise ConfigError(f"--confirmations must not be negative, not {confirmations}")
@@ -136,11 +143,98 @@ def _submitter(network_name: str, signer, confirmations: int, log):
     if sender.chain_id != signer.chain_id:
         raise ConfigError(f"the node of {network_name!r} is chain {sender.chain_id}, reports are signed "
                           f"for chain {signer.chain_id}")
-    oracle = load_deployment(signer.chain_id).contract(w3, "MeteringOracle")
+    deployment = load_deployment(signer.chain_id)
+    oracle = deployment.contract(w3, "MeteringOracle")
     if oracle.address.lower() != signer.verifying_contract.lower():
         raise ConfigError(f"reports are signed for {signer.verifying_contract}, but the deployment's "
                           f"MeteringOracle is {oracle.address}")
-    return lambda store: Submitter(store, sender, oracle, log)
+    return sender, oracle, deployment
+
+
+def _submitter(network_name: str, signer, confirmations: int | None, log, peers: list[str],
+               gas_cap: int | None):
+    """A factory of the daemon's submitter (with its finaliser) for the network's MeteringOracle."""
+    from gpubarter.errors import ConfigError
+    from oracle.finalize import Finalizer
+    from oracle.submit import SubmitOptions, Submitter
+
+    if gas_cap is not None and gas_cap <= 0:
+        raise ConfigError(f"--gas-cap must be positive, not {gas_cap}")
+    for url in peers:
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"--peer must be an http(s) URL, not {url!r}")
+    sender, oracle, deployment = _chain(network_name, signer, confirmations)
+    options = SubmitOptions(peers=list(peers), gas_cap=gas_cap)
+    start = deployment.blocks.get("MeteringOracle", 0)
+    return lambda store: Submitter(
+        store, sender, oracle, log, signer=signer, options=options,
+        finalizer=Finalizer(store, sender, oracle, log, sender.confirmations, start))
+
+
+@oracle_app.command()
+def finalize(
+    network: str = typer.Option("local", "--network", "-n", help="Network of the MeteringOracle."),
+    confirmations: int | None = typer.Option(
+        None, "--confirmations", help="Blocks on top before a batch counts [default: the network's]."
+    ),
+    db: Path | None = DbOpt,
+) -> None:
+    """Finalise every accepted batch whose challenge period is over (the daemon does this itself)."""
+    from oracle import logs
+    from oracle.finalize import Finalizer
+    from oracle.store import MeterStore
+
+    signer = _signer(network, None, None)
+    sender, oracle, deployment = _chain(network, signer, confirmations)
+    store = MeterStore(_db(db))
+    try:
+        finalizer = Finalizer(store, sender, oracle, logs.setup("finalize"), sender.confirmations,
+                              deployment.blocks.get("MeteringOracle", 0))
+        done = finalizer.pump()
+        waiting = finalizer.store.finalizations(sender.chain_id, oracle.address)
+    finally:
+        store.close()
+    console.print(f"finalised {done} batch(es); {len(waiting)} still in their challenge period or challenged")
+
+
+@oracle_app.command()
+def cosign(
+    port: int = typer.Option(9470, "--port", help="Port on 127.0.0.1 (0: any free port)."),
+    network: str = typer.Option("local", "--network", "-n", help="Network whose key co-signs."),
+    db: Path | None = typer.Option(
+        None, "--db", help="The co-signer's SQLite database [default: <state>/oracle/cosign.sqlite]."
+    ),
+    duration: float | None = typer.Option(None, "--duration", help="Stop after this many seconds."),
+) -> None:
+    """Serve co-signatures (threshold > 1): sign only batches this node can vouch for."""
+    import signal
+    import threading
+
+    from gpubarter import paths
+    from gpubarter.errors import ConfigError
+    from oracle import logs
+    from oracle.cosign import Policy, chain_running_for, serve
+
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be 0..65535, not {port}")
+    signer = _signer(network, None, None)
+    sender, _oracle, deployment = _chain(network, signer, 0)
+    jobs = deployment.contract(sender.w3, "Jobs")
+    log = logs.setup("cosign")
+    policy = Policy(db or paths.state_dir() / "oracle" / "cosign.sqlite", signer,
+                    chain_running_for(sender.w3, jobs))
+    server = serve(policy, port, log)
+    stop = threading.Event()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, lambda *_: stop.set())
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    log.info("co-signer started", extra={"url": url, "signer": signer.account.address})
+    err.print(f"co-signing as {signer.account.address} on {url}")
+    try:
+        stop.wait(duration)
+    finally:
+        server.shutdown()
+        policy.close()
 
 
 def _signer(network_name: str, chain_id: int | None, verifying_contract: str | None):
@@ -238,7 +332,11 @@ def status(
     q = info["queue"]
     console.print(
         f"batches: {q['signed']} signed, {q['submitted']} submitted, {q['confirmed']} confirmed"
+        f"{', ' + str(q['split']) + ' split' if q.get('split') else ''}"
     )
+    f = info["finalizations"]
+    if f["pending"] or f["final"]:
+        console.print(f"on-chain batches: {f['pending']} in their challenge period, {f['final']} finalised")
 
 
 @oracle_app.command()

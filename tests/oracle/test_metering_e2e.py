@@ -4,23 +4,28 @@ double counting usage."""
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
-import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from compute_world import World
 from metering_world import oracle_of
 
+from gpubarter.chain.accounts import dev_account
 from gpubarter.deployments import save_deployment
 from gpubarter.testing import wait_for
 from oracle.reports import gpu_id
 from oracle.store import MeterStore
 
 ROOT = Path(__file__).resolve().parents[2]
+PERIOD_S = 60
 
 
 @pytest.fixture
@@ -85,50 +90,160 @@ def test_daemon_meters_a_job_and_burns_exactly_the_metered_credits(
     assert (cumulative, used, burned - burned_before) == (ms, ms // 1000, ms // 1000)
 
 
+def _registered(db: Path) -> bool:
+    try:
+        return bool(db.exists() and _rows(db, "SELECT 1 FROM job_processes"))
+    except sqlite3.OperationalError:  # the schema is being created
+        return False
+
+
+def _states(db: Path) -> list[str]:
+    return [s for (s,) in _rows(db, "SELECT state FROM batches ORDER BY id")]
+
+
+def _killed_at(env: dict[str, str], db: Path, fault: str) -> None:
+    """Run the daemon until it SIGKILLs itself at fault point ``fault`` (oracle/faults.py)."""
+    proc = _daemon({**env, "GPUBARTER_ORACLE_FAULT": fault}, db)
+    try:
+        assert proc.wait(timeout=60) == -signal.SIGKILL, db.with_suffix(".log").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 @pytest.mark.slow
-def test_sigkill_before_and_after_sending_loses_nothing_and_counts_nothing_twice(
+def test_sigkill_at_each_step_of_sending_loses_nothing_and_counts_nothing_twice(
     world: World, env: dict[str, str], tmp_path: Path
 ) -> None:
     job = world.acked_job(3_600)
     db = tmp_path / "meter.sqlite"
-    # Signed and persisted, never sent: a meter that cannot submit, killed.
-    signing_only = _daemon(env, db, "--no-submit")
-    run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "3")
+    run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "600")
     try:
-        assert run_job.wait(timeout=60) == 0
-        time.sleep(1)  # the sample in flight when the job ended
-        wait_for("a signed batch", lambda: _rows(db, "SELECT id FROM batches WHERE state='signed'"))
-        wait_for("the job's process gone from the counters",
-                 lambda: _rows(db, "SELECT 1 FROM batches b JOIN reports r ON r.batch_id=b.id "
-                                   f"WHERE r.allocated_ms = {_metered_ms(db, job)}"), timeout=30)
-    finally:
-        signing_only.send_signal(signal.SIGKILL)
-        signing_only.wait()
-    ms = _metered_ms(db, job)
-    uuid = _uuid(db, job)
-    assert _onchain(world, job, uuid)[0] == 0
-    # Sent but not recorded: the batch went on-chain and the meter died before marking it.
-    oracle = oracle_of(world)
-    store = MeterStore(db)
-    try:
-        batch = store.batches("signed")[0]
-        world.w3.provider.make_request("evm_mine", [])  # a current block to estimate on
-        world.gov.sender.transact(oracle.functions.submit(
-            [r.as_tuple() for r in batch.reports], [bytes.fromhex(batch.signature[2:])]))
-    finally:
+        # (a) Between persisting and submitting: batch 1 is signed and committed, never sent.
+        wait_for("the job registered", lambda: _registered(db))
+        _killed_at(env, db, "persisted")
+        assert _states(db)[0] == "signed"
+        store = MeterStore(db)
+        first = store.batch(1)
         store.close()
-    assert _onchain(world, job, uuid)[0] > 0
+        uuid = first.reports[0].gpu_uuid
+        assert _onchain(world, job, uuid)[0] == 0
+        # (b) Between submitting and confirming: the transaction is mined, the meter records nothing.
+        _killed_at(env, db, "sent")
+        assert _states(db)[0] == "signed"
+        assert _onchain(world, job, uuid)[0] == first.reports[0].allocated_ms
+        # Recorded submitted, killed before confirmed: batch 1 went again (the chain skipped it).
+        _killed_at(env, db, "submitted")
+        assert _states(db)[0] == "submitted"
+        assert _onchain(world, job, uuid)[0] == first.reports[0].allocated_ms
+        # More usage, signed only (a meter that cannot submit), while the job still runs.
+        signing_only = _daemon(env, db, "--no-submit", "--duration", "1.5")
+        assert signing_only.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
+        assert _states(db)[-1] == "signed"
+        os.kill(_rows(db, "SELECT pid FROM job_processes WHERE source='launched'")[0][0], signal.SIGTERM)
+        run_job.wait(timeout=60)
+    finally:
+        if run_job.poll() is None:
+            run_job.kill()
     # Recorded as sent, but the chain never saw that transaction: queued again at restart.
     store = MeterStore(db)
     try:
-        lost = store.batches("signed")[-1].id
-        store.mark_submitted(lost, "0x" + "ab" * 32)
+        store.mark_submitted(store.batches("signed")[-1].id, "0x" + "ab" * 32)
     finally:
         store.close()
-    # Restart: every queued batch is sent (again, for the first); the chain counts each ms once.
+    # A clean restart confirms, resends and reports the rest; the chain counts each ms exactly once.
     restarted = _daemon(env, db, "--duration", "2")
     assert restarted.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
-    assert not _rows(db, "SELECT id FROM batches WHERE state != 'confirmed'")
+    assert set(_states(db)) == {"confirmed"}
     assert '"event":"batch queued again"' in db.with_suffix(".log").read_text()
+    ms = _metered_ms(db, job)
     cumulative, used, _burned = _onchain(world, job, uuid)
     assert (cumulative, used) == (ms, ms // 1000)
+    assert ms > first.reports[0].allocated_ms  # metered across several daemons
+
+
+@pytest.mark.slow
+def test_with_a_challenge_period_credits_burn_only_after_the_daemon_finalises(
+    world: World, env: dict[str, str], tmp_path: Path
+) -> None:
+    oracle = oracle_of(world)
+    world.gov.sender.transact(oracle.functions.setChallengeParams(PERIOD_S, 0, 0, 0))
+    job = world.acked_job(3_600)
+    burned_before = world.holder.series(world.series_id).burned
+    db = tmp_path / "meter.sqlite"
+    daemon = _daemon(env, db)
+    run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "3")
+    try:
+        assert run_job.wait(timeout=60) == 0
+        uuid = wait_for("the job metered", lambda: _rows(db, "SELECT gpu_uuid FROM counters"))[0][0]
+        wait_for("every ms of the job accepted on-chain",
+                 lambda: _onchain(world, job, uuid)[0] == _metered_ms(db, job), timeout=30)
+        ms = _metered_ms(db, job)
+        assert _onchain(world, job, uuid)[1:] == (0, burned_before)  # pending: nothing burned yet
+        world.travel(PERIOD_S)
+        wait_for("the daemon finalising", lambda: _onchain(world, job, uuid)[1] == ms // 1000, timeout=30)
+        assert world.holder.series(world.series_id).burned - burned_before == ms // 1000
+        assert _rows(db, "SELECT COUNT(*) FROM finalizations WHERE state='pending'") == [(0,)]
+        assert _rows(db, "SELECT COUNT(*) FROM finalizations WHERE state='final'")[0][0] >= 1
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0, db.with_suffix(".log").read_text()
+        if run_job.poll() is None:
+            run_job.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        urllib.request.urlopen(urllib.request.Request(url + "/v1/cosign", b"{}"), timeout=1)
+    except urllib.error.HTTPError:
+        return True  # it answered (refusing an empty request)
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_two_of_three_daemon_gathers_signatures_from_cosign_nodes(
+    world: World, env: dict[str, str], tmp_path: Path
+) -> None:
+    peers = (7, 8)
+    members = sorted([world.gov.sender.address, *(dev_account(i).address for i in peers)],
+                     key=lambda a: int(a, 16))
+    world.gov.sender.transact(oracle_of(world).functions.setSigners(members, 2))
+    job = world.acked_job(3_600)
+    db = tmp_path / "meter.sqlite"
+    nodes, urls = [], []
+    try:
+        for i in peers:
+            port = _free_port()
+            urls.append(f"http://127.0.0.1:{port}")
+            key_env = {**env, "GPUBARTER_PRIVATE_KEY": "0x" + dev_account(i).key.hex()}
+            nodes.append(_oracle(key_env, tmp_path / f"cosign-{i}.sqlite", "cosign", "--port", str(port)))
+        for url in urls:
+            wait_for(f"the co-signer on {url}", lambda url=url: _answers(url), timeout=60)
+        daemon = _daemon(env, db, "--duration", "5", *(a for u in urls for a in ("--peer", u)))
+        run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "3")
+        nodes += [daemon, run_job]
+        assert run_job.wait(timeout=60) == 0
+        assert daemon.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
+    finally:
+        for p in nodes:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+    assert set(_states(db)) == {"confirmed"}
+    ms = _metered_ms(db, job)
+    assert _onchain(world, job, _uuid(db, job))[:2] == (ms, ms // 1000)
+    # Every batch carried a co-signature of the first peer (the threshold needed one more than ours).
+    assert _rows(db, "SELECT COUNT(DISTINCT batch_id), COUNT(DISTINCT signer) FROM cosignatures") == [
+        (len(_states(db)), 1)]
+    signed = _rows(tmp_path / f"cosign-{peers[0]}.sqlite", "SELECT allocated_ms FROM signed_reports")
+    assert signed == [(ms,)]
+    log = "".join(p.read_text() for p in tmp_path.glob("cosign-*.log"))
+    assert dev_account(peers[0]).key.hex() not in log and "co-signer started" in log

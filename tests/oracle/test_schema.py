@@ -61,6 +61,7 @@ def test_python_struct_hashes_equal_the_solidity_library(harness) -> None:
         assert rep.report_struct_hash(r) == harness.functions.hashReport(r.as_tuple()).call()
     tuples = [r.as_tuple() for r in REPORTS]
     assert rep.batch_struct_hash(REPORTS) == harness.functions.hashBatch(tuples).call()
+    assert rep.batch_struct_hash(REPORTS) == harness.functions.hashBatchCalldata(tuples).call()
 
 
 def test_a_signed_batch_recovers_to_the_node_and_is_bound_to_chain_and_contract() -> None:

@@ -76,7 +76,7 @@ def test_a_batch_moves_signed_submitted_confirmed(store: MeterStore) -> None:
     assert store.batch(b).attempts == 2
     store.mark_confirmed(b, 12)
     assert (store.batch(b).state, store.batch(b).block_number) == ("confirmed", 12)
-    assert store.queue_counts() == {"signed": 0, "submitted": 0, "confirmed": 1}
+    assert store.queue_counts() == {"signed": 0, "submitted": 0, "confirmed": 1, "split": 0}
 
 
 @pytest.mark.parametrize(
