@@ -47,8 +47,8 @@ def status_of(client: httpx.Client, signed: SignedOrder) -> dict[str, Any]:
 
 
 def wait_status(client: httpx.Client, signed: SignedOrder, status: str) -> dict[str, Any]:
-    return wait_for(f"order status {status}", lambda: (o := status_of(client, signed))["status"] == status and o,
-                    timeout=30)
+    return wait_for(f"order status {status}",
+                    lambda: (o := status_of(client, signed))["status"] == status and o, timeout=30)
 
 
 def book(client: httpx.Client, m: Market, **params: Any) -> dict[str, Any]:
@@ -60,7 +60,8 @@ def book(client: httpx.Client, m: Market, **params: Any) -> dict[str, Any]:
 def all_orders(client: httpx.Client) -> list[dict[str, Any]]:
     out, cursor = [], None
     while True:
-        page = client.get("/api/v1/orders", params={"limit": 500, **({"cursor": cursor} if cursor else {})}).json()
+        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/orders", params=params).json()
         out += page["items"]
         if not (cursor := page["next_cursor"]):
             return out
@@ -125,11 +126,12 @@ def test_every_refusal_has_its_code_and_leaves_the_book_unchanged(relay, market:
         r = post(relay, payload)
         assert (r.status_code, r.json()["code"]) == (status, code), (code, r.text)
         assert r.headers["content-type"] == "application/problem+json" and "Traceback" not in r.text
+    assert (all_orders(relay), book(relay, m)) == before
     m.world.travel_to(m.world.start + WINDOW)
     r = post(relay, late)
     assert (r.status_code, r.json()["code"]) == (422, "series-ended")
-    assert all_orders(relay) == before[0]
-    assert relay.get(f"/api/v1/series/{m.series_id}/book").json()["asks"] == []  # the old ask expired meanwhile
+    wait_for("the old ask expired", lambda: all_orders(relay)[0]["status"] == "expired", timeout=30)
+    assert [o["hash"] for o in all_orders(relay)] == [o["hash"] for o in before[0]]
     assert relay.get("/api/v1/series/999/book").json()["code"] == "unknown-series"
 
 
