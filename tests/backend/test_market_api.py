@@ -241,3 +241,23 @@ def test_index_matches_the_fills_and_charts_them(relay, market: Market) -> None:
     for bad in ({**params, "month": "2026-13"}, {**params, "interval": 0}, {"month": month}):
         r = relay.get("/api/v1/index", params=bad)
         assert r.status_code == 422 and r.json()["code"] == "invalid-request"
+
+
+def test_a_reorg_that_drops_a_fill_restores_the_order_and_the_index(relay, market: Market, w3,
+                                                                   accounts) -> None:
+    m = market
+    ask = m.sell(HOUR, PRICE)
+    accepted(relay, ask)
+    params = {"class_id": 1, "month": delivery_month(m.world.start)}
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    m.buyer.fill(ask, 600)
+    wait_for("fill indexed", lambda: status_of(relay, ask)["remaining"] == str(HOUR - 600), timeout=30)
+    assert relay.get("/api/v1/index", params=params).json()["fills"] == 1
+    w3.provider.make_request("evm_revert", [snapshot])  # the fill's block is gone
+    for sender in accounts:
+        sender.reset_nonce()
+    for _ in range(3):
+        w3.provider.make_request("evm_mine", [])
+    wait_for("reorg replayed", lambda: status_of(relay, ask)["remaining"] == str(HOUR), timeout=30)
+    assert relay.get("/api/v1/index", params=params).json()["fills"] == 0
+    assert book(relay, m)["asks"] == [{"price_per_hour": str(PRICE), "amount": str(HOUR), "orders": 1}]
