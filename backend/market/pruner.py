@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db.market import CANCELLED, EXPIRED, FILLED, LIVE_STATES, OPEN, UNFUNDED, MarketOrder
 from backend.market.relay import OrderRejected, Relay
-from backend.market.store import payload_of
+from backend.market.store import order_of
 
 log = logging.getLogger("gpubarter.market")
 
@@ -31,9 +31,11 @@ class Pruner:
         self.relay, self.sessions, self.now, self.page = relay, sessions, now, page
 
     def verdict(self, row: MarketOrder, now: int) -> str | None:
-        """The status ``row`` should have now, or None when the chain cannot tell (unavailable)."""
+        """The status ``row`` should have now, or None when the chain cannot tell (unavailable).
+        (The signature was verified on acceptance: only liveness and funding are re-checked.)"""
         try:
-            self.relay.validate(payload_of(row), now=now, min_lifetime_s=0)
+            self.relay.recheck(order_of(row), bytes.fromhex(row.signature[2:]), bytes.fromhex(row.hash[2:]),
+                               now)
         except OrderRejected as exc:
             return STATUS_OF_REJECTION.get(exc.kind)
         return OPEN

@@ -105,15 +105,13 @@ class Relay:
             self._series[series_id] = (int(s[1]), int(s[2]), int(s[3]))
         return self._series[series_id]
 
-    def validate(self, payload: dict[str, Any], now: float | None = None, *,
-                 min_lifetime_s: int | None = None) -> AcceptedOrder:
+    def validate(self, payload: dict[str, Any], now: float | None = None) -> AcceptedOrder:
         """The accepted order, or :class:`OrderRejected`. A payload may name the EIP-712 ``domain``
         its maker signed under (``chainId``, ``verifyingContract``); a foreign one is ``wrong-domain``."""
         order, signature = parse(payload)
         self._check_domain(payload.get("domain"))
         now = time.time() if now is None else now
-        lifetime = self.min_lifetime_s if min_lifetime_s is None else min_lifetime_s
-        if order.expiry < now + lifetime:
+        if order.expiry < now + self.min_lifetime_s:
             raise OrderRejected("expired", f"order expires at {order.expiry}, now is {int(now)}")
         digest = order_digest(self.domain, order, self.separator)
         try:
@@ -122,6 +120,12 @@ class Relay:
             raise OrderRejected("bad-signature", f"cannot recover a signer: {exc}") from None
         if signer != order.maker:
             raise OrderRejected("bad-signature", f"signature is by {signer}, not the maker {order.maker}")
+        return self.recheck(order, signature, digest, now)
+
+    def recheck(self, order: Order, signature: bytes, digest: bytes, now: float) -> AcceptedOrder:
+        """Is an order whose signature was verified still live (unexpired, series open) and funded?"""
+        if order.expiry < now:
+            raise OrderRejected("expired", f"order expires at {order.expiry}, now is {int(now)}")
         class_id, start, end = self.terms(order.series_id)
         if end <= now:
             raise OrderRejected("series-ended", f"series {order.series_id}'s window ended at {end}")
