@@ -10,6 +10,7 @@ from the relay's indexed fills (``--api``) or from the chain's ``OrderFilled`` l
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,22 @@ def _client(network: str) -> ExchangeClient:
     return ExchangeClient(session.sender, session.deployment)
 
 
-def _load(client: ExchangeClient, path: Path) -> SignedOrder:
+def _load(client: ExchangeClient, path: Path, api: str | None = None) -> SignedOrder:
+    """A signed order from a file, or (with ``api``) the relay's order of that hash."""
     from backend.market.relay import OrderRejected, parse
 
+    where = f"order file {path}"
+    if api is not None:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", str(path)):
+            raise ConfigError(f"with --api, name the order by its hash (0x + 64 hex digits), not {path}")
+        where = f"the relay's order {path}"
+        payload = RelayClient(api).order(str(path))
+    else:
+        payload = read_json(path, what="order file")
     try:
-        order, signature = parse(read_json(path, what="order file"))
+        order, signature = parse(payload)
     except OrderRejected as exc:
-        raise ConfigError(f"order file {path}: {exc.detail}") from None
+        raise ConfigError(f"{where}: {exc.detail}") from None
     return SignedOrder(order, signature, order_digest(client.domain, order))
 
 
@@ -86,12 +96,13 @@ def order(
 
 
 @market_app.command()
-def fill(path: Path = typer.Argument(..., help="A signed order file."),
+def fill(path: Path = typer.Argument(..., help="A signed order file, or an order hash with --api."),
          hours: str = typer.Option(None, help="GPU-hours to fill (default: all that remains)."),
+         api: str = ApiOpt,
          network: str = NetworkOpt) -> None:
     """Fill an order as the taker."""
     client = _client(network)
-    signed = _load(client, path)
+    signed = _load(client, path, api)
     filled = client.filled_of(signed.digest)
     if filled == UINT256:
         raise ConfigError(f"order 0x{signed.digest.hex()} was cancelled by its maker")

@@ -46,7 +46,12 @@ def test_trader_posts_reads_the_book_and_the_index_over_http(market: Market, gpu
     assert "posted" in second  # same terms, a fresh salt: another order
     nowhere = gpubarter(SELLER, "market", "order", "sell", sid, "1", "2.5", ok=False)
     assert "say where the order goes" in nowhere
-    gpubarter(BUYER, "market", "fill", str(tmp_path / "ask.json"), "--hours", "0.5")
+    ask_hash = out.split("posted order ")[1].split()[0]
+    gpubarter(BUYER, "market", "fill", ask_hash, "--hours", "0.5", "--api", api)
+    by_file = gpubarter(BUYER, "market", "fill", "ask.json", "--api", api, ok=False)
+    assert "name the order by its hash" in by_file
+    unknown = gpubarter(BUYER, "market", "fill", "0x" + "ab" * 32, "--api", api, ok=False)
+    assert "error: the relay refused (404 not-found)" in unknown
     month = delivery_month(m.world.start)
     index = wait_for("fill in the relay's index", lambda: "fills   1" in (
         o := gpubarter(BUYER, "market", "index", "--class", "1", "--month", month, "--api", api)) and o)
