@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
+from alembic import command
+from alembic.config import Config
 from compute_world import WINDOW
 from exchange_world import HOUR, PRICE, Market
+from sqlalchemy import inspect
 
+from backend.db import make_engine, migrate
+from backend.db.engine import MIGRATIONS
 from backend.market.index import delivery_month
 from backend.service import BackendService
 from backend.settings import ApiSettings
@@ -261,3 +267,28 @@ def test_a_reorg_that_drops_a_fill_restores_the_order_and_the_index(relay, marke
     wait_for("reorg replayed", lambda: status_of(relay, ask)["remaining"] == str(HOUR), timeout=30)
     assert relay.get("/api/v1/index", params=params).json()["fills"] == 0
     assert book(relay, m)["asks"] == [{"price_per_hour": str(PRICE), "amount": str(HOUR), "orders": 1}]
+
+
+def test_the_same_order_posted_at_once_is_accepted_once(relay, market: Market) -> None:
+    ask = market.sell()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: post(relay, ask), range(4)))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409]
+    assert {r.json()["code"] for r in answers if r.status_code == 409} == {"duplicate"}
+    assert len(all_orders(relay)) == 1
+
+
+def test_market_migration_goes_down_and_up(database_url) -> None:
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        assert not {"market_orders", "market_fills"} & set(inspect(engine).get_table_names())
+        migrate(engine)
+        assert {"market_orders", "market_fills"} <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
