@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from eth_utils import to_checksum_address
@@ -23,6 +25,7 @@ from backend.market.chart import render_index_chart
 from backend.market.index import index as price_index
 from backend.market.relay import OrderRejected
 from backend.market.service import Market
+from gpubarter.errors import ChainError
 from gpubarter.protocol.exchange_types import BUY, SELL
 
 router = APIRouter(tags=["market"])
@@ -98,9 +101,19 @@ def _market(request: Request) -> Market:
     return market
 
 
+@contextmanager
+def _chain_reads() -> Iterator[None]:
+    """A node that does not answer is a 503 ``chain-unavailable``, not a server error."""
+    try:
+        yield
+    except (ChainError, OSError) as exc:
+        raise Problem(503, "chain-unavailable", f"the chain node does not answer: {exc}") from None
+
+
 def _known_series(market: Market, series_id: int) -> None:
     try:
-        market.relay.terms(series_id)
+        with _chain_reads():
+            market.relay.terms(series_id)
     except OrderRejected as exc:
         raise Problem(404, exc.kind, exc.detail) from None
 
@@ -113,9 +126,11 @@ def _known_series(market: Market, series_id: int) -> None:
 def post_order(payload: Annotated[dict[str, Any], Body(examples=[{"order": {}, "signature": "0x.."}])],
                request: Request, session: DbSession) -> dict[str, Any]:
     market = _market(request)
-    now = market.chain_now()
     try:
-        row = store.accept(session, market.relay.validate(payload, now=now), now)
+        with _chain_reads():
+            now = market.chain_now()
+            accepted = market.relay.validate(payload, now=now)
+        row = store.accept(session, accepted, now)
     except OrderRejected as exc:
         raise Problem(REJECTION_STATUS.get(exc.kind, 422), exc.kind, exc.detail) from None
     return store.public(row)
@@ -167,7 +182,9 @@ def list_orders(
 def get_book(series_id: SeriesId, request: Request, session: DbSession, depth: Depth = 20) -> dict[str, Any]:
     market = _market(request)
     _known_series(market, series_id)
-    return store.book(session, series_id, depth, market.chain_now())
+    with _chain_reads():
+        now = market.chain_now()
+    return store.book(session, series_id, depth, now)
 
 
 def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:

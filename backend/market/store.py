@@ -62,7 +62,7 @@ def book(session: Session, series_id: int, depth: int, now: int) -> dict[str, An
     rows = session.execute(
         select(MarketOrder.side, MarketOrder.price_per_hour, MarketOrder.remaining)
         .where(MarketOrder.series_id == series_id, MarketOrder.status == OPEN,
-               MarketOrder.expiry > to_uint(now)))
+               MarketOrder.expiry >= to_uint(now)))
     levels: dict[int, dict[int, list[int]]] = {BUY: {}, SELL: {}}
     for side, price, remaining in rows:
         level = levels[side].setdefault(from_uint(price), [0, 0])

@@ -14,6 +14,7 @@ from alembic.config import Config
 from compute_world import WINDOW
 from exchange_world import HOUR, PRICE, Market
 from sqlalchemy import inspect
+from web3 import Web3
 
 from backend.db import make_engine, migrate
 from backend.db.engine import MIGRATIONS
@@ -292,3 +293,18 @@ def test_market_migration_goes_down_and_up(database_url) -> None:
         assert {"market_orders", "market_fills"} <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_a_silent_chain_node_is_a_503_not_a_server_error(w3, deployment, database_url,
+                                                        market: Market) -> None:
+    settings = ApiSettings(port=free_port())
+    with BackendService(w3, deployment, database_url=database_url, settings=settings) as svc, \
+            httpx.Client(base_url=svc.url, timeout=10) as client:
+        assert svc.market is not None
+        ask = market.sell()
+        dead = Web3(Web3.HTTPProvider("http://127.0.0.1:9"))  # nothing listens on port 9
+        svc.market.w3 = svc.market.relay.w3 = dead
+        for r in (post(client, ask), client.get(f"/api/v1/series/{market.series_id}/book")):
+            assert (r.status_code, r.json()["code"]) == (503, "chain-unavailable"), r.text
+        svc.market.w3 = svc.market.relay.w3 = w3
+        assert post(client, ask).status_code == 201  # nothing was kept from the failed attempt
