@@ -158,7 +158,7 @@ def test_book_levels_and_fills_reduce_then_remove(relay, market: Market) -> None
     assert len(top["asks"]) == len(top["bids"]) == 1 and top["asks"][0]["orders"] == 2
     m.buyer.fill(a1, 600)
     wait_status(relay, a1, "open")
-    wait_for("partial fill indexed", lambda: status_of(relay, a1)["remaining"] == str(HOUR - 600), timeout=30)
+    wait_for("partial fill seen", lambda: status_of(relay, a1)["remaining"] == str(HOUR - 600), timeout=30)
     assert book(relay, m)["asks"][0] == {"price_per_hour": str(PRICE), "amount": str(HOUR - 600 + 1_800),
                                          "orders": 2}
     m.buyer.fill(a1, HOUR - 600)
@@ -258,15 +258,16 @@ def test_a_reorg_that_drops_a_fill_restores_the_order_and_the_index(relay, marke
     params = {"class_id": 1, "month": delivery_month(m.world.start)}
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
     m.buyer.fill(ask, 600)
-    wait_for("fill indexed", lambda: status_of(relay, ask)["remaining"] == str(HOUR - 600), timeout=30)
-    assert relay.get("/api/v1/index", params=params).json()["fills"] == 1
+    fills = lambda: relay.get("/api/v1/index", params=params).json()["fills"]  # noqa: E731
+    wait_for("fill indexed", lambda: fills() == 1, timeout=30)
+    assert status_of(relay, ask)["remaining"] == str(HOUR - 600)
     w3.provider.make_request("evm_revert", [snapshot])  # the fill's block is gone
     for sender in accounts:
         sender.reset_nonce()
     for _ in range(3):
         w3.provider.make_request("evm_mine", [])
-    wait_for("reorg replayed", lambda: status_of(relay, ask)["remaining"] == str(HOUR), timeout=30)
-    assert relay.get("/api/v1/index", params=params).json()["fills"] == 0
+    wait_for("reorg replayed", lambda: fills() == 0, timeout=30)
+    wait_for("order restored", lambda: status_of(relay, ask)["remaining"] == str(HOUR), timeout=30)
     assert book(relay, m)["asks"] == [{"price_per_hour": str(PRICE), "amount": str(HOUR), "orders": 1}]
 
 
