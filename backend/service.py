@@ -18,6 +18,7 @@ from web3 import Web3
 from backend.api.app import create_app
 from backend.db import make_engine, migrate, session_factory
 from backend.indexer.follower import Follower
+from backend.market.service import Market
 from backend.settings import ApiSettings
 from gpubarter.chain.contracts import Deployment
 from gpubarter.errors import ConfigError
@@ -33,16 +34,19 @@ class BackendService:
     settings: ApiSettings = field(default_factory=ApiSettings)
     confirmations: int = 0
     poll_seconds: float = 0.5
+    prune_seconds: float = 5.0  # how often live orders are re-checked for expiry and funding
 
     def __post_init__(self) -> None:
         self.engine: Engine = make_engine(self.database_url)
         migrate(self.engine)
         self.sessions = session_factory(self.engine)
-        self.follower = Follower(self.w3, self.deployment, self.sessions,
-                                 confirmations=self.confirmations)
+        self.market = Market.of(self.w3, self.deployment, self.sessions)
+        self.follower = Follower(self.w3, self.deployment, self.sessions, confirmations=self.confirmations,
+                                 projectors=[self.market.projector] if self.market else [])
         self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)
         self._stop = threading.Event()
+        self.app.state.market, self.app.state.stop_event = self.market, self._stop
         self._threads: list[threading.Thread] = []
         self._server: uvicorn.Server | None = None
 
@@ -58,6 +62,8 @@ class BackendService:
                                    kwargs={"poll_seconds": self.poll_seconds, "stop": self._stop.is_set})
         server = threading.Thread(target=self._server.run, name="api", daemon=True)
         self._threads = [indexer, server]
+        if self.market:
+            self._threads.append(self.market.pruner_thread(self._stop, self.prune_seconds))
         for t in self._threads:
             t.start()
         deadline = time.monotonic() + timeout

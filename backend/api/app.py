@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.api import auth, events, health, problems
+from backend.api import auth, events, health, market, problems
 from backend.api.limits import BodySizeLimit
 from backend.api.metrics import RequestMetrics, metrics_app
 from backend.settings import ApiSettings
@@ -32,7 +32,7 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     app.state.siwe_domain = settings.siwe_domain or f"{settings.host}:{settings.port}"
     problems.install(app)
 
-    for module in (health, auth, events):
+    for module in (health, auth, events, market):
         app.include_router(module.router, prefix=API_PREFIX)
 
     registry = CollectorRegistry()

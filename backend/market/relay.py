@@ -96,7 +96,7 @@ class Relay:
         self.min_lifetime_s = min_lifetime_s
         self._series: dict[int, tuple[int, int, int]] = {}
 
-    def _terms(self, series_id: int) -> tuple[int, int, int]:
+    def terms(self, series_id: int) -> tuple[int, int, int]:
         """(class id, window start, window end) of a series; immutable, so cached."""
         if series_id not in self._series:
             if not 0 < series_id <= self.credits.functions.seriesCount().call():
@@ -106,7 +106,10 @@ class Relay:
         return self._series[series_id]
 
     def validate(self, payload: dict[str, Any], now: float | None = None) -> AcceptedOrder:
+        """The accepted order, or :class:`OrderRejected`. A payload may name the EIP-712 ``domain``
+        its maker signed under (``chainId``, ``verifyingContract``); a foreign one is ``wrong-domain``."""
         order, signature = parse(payload)
+        self._check_domain(payload.get("domain"))
         now = time.time() if now is None else now
         if order.expiry < now + self.min_lifetime_s:
             raise OrderRejected("expired", f"order expires at {order.expiry}, now is {int(now)}")
@@ -117,10 +120,28 @@ class Relay:
             raise OrderRejected("bad-signature", f"cannot recover a signer: {exc}") from None
         if signer != order.maker:
             raise OrderRejected("bad-signature", f"signature is by {signer}, not the maker {order.maker}")
-        class_id, start, end = self._terms(order.series_id)
+        return self.recheck(order, signature, digest, now)
+
+    def recheck(self, order: Order, signature: bytes, digest: bytes, now: float) -> AcceptedOrder:
+        """Is an order whose signature was verified still live (unexpired, series open) and funded?"""
+        if order.expiry < now:
+            raise OrderRejected("expired", f"order expires at {order.expiry}, now is {int(now)}")
+        class_id, start, end = self.terms(order.series_id)
         if end <= now:
             raise OrderRejected("series-ended", f"series {order.series_id}'s window ended at {end}")
         return self._funded(order, signature, digest, (class_id, start, end))
+
+    def _check_domain(self, claimed: Any) -> None:
+        if claimed is None:
+            return
+        try:
+            chain_id, contract = int(claimed["chainId"]), str(claimed["verifyingContract"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OrderRejected("malformed", f"cannot read the order's domain: {exc!r}") from None
+        ours = (int(self.domain["chainId"]), str(self.domain["verifyingContract"]).lower())
+        if (chain_id, contract.lower()) != ours:
+            raise OrderRejected("wrong-domain", f"the order is for exchange {contract} on chain {chain_id}; "
+                                f"this relay serves {ours[1]} on chain {ours[0]}")
 
     def _reads(self, order: Order, digest: bytes) -> list[int]:
         """(maker epoch, filled, balance, approval) in one JSON-RPC batch of raw ``eth_call``s.

@@ -1,0 +1,102 @@
+"""The relay's order book in the database: accept orders, read the book, the fills and the index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db.market import OPEN, MarketFill, MarketOrder, from_uint, to_uint
+from backend.market.index import Fill
+from backend.market.relay import AcceptedOrder, OrderRejected
+from gpubarter.protocol.exchange_types import BUY, SELL, Order
+
+SIDES = {BUY: "buy", SELL: "sell"}
+
+
+def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
+    """Persist an order the relay validated; a second copy of one order is ``duplicate``."""
+    o = accepted.order
+    row = MarketOrder(
+        hash="0x" + accepted.digest.hex(), maker=o.maker, side=o.side, series_id=o.series_id,
+        class_id=accepted.class_id, window_start=accepted.window_start, window_end=accepted.window_end,
+        amount=to_uint(o.amount), price_per_hour=to_uint(o.price_per_hour), expiry=to_uint(o.expiry),
+        epoch=to_uint(o.epoch), salt=to_uint(o.salt), signature="0x" + accepted.signature.hex(),
+        remaining=to_uint(accepted.remaining), status=OPEN, accepted_at=now)
+    if session.scalar(select(MarketOrder.id).where(MarketOrder.hash == row.hash)) is not None:
+        raise OrderRejected("duplicate", f"order {row.hash} is already in the book")
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # the same order posted twice at once
+        session.rollback()
+        raise OrderRejected("duplicate", f"order {row.hash} is already in the book") from None
+    return row
+
+
+def order_of(row: MarketOrder) -> Order:
+    return Order(row.maker, row.side, row.series_id, from_uint(row.amount), from_uint(row.price_per_hour),
+                 from_uint(row.expiry), from_uint(row.epoch), from_uint(row.salt))
+
+
+def payload_of(row: MarketOrder) -> dict[str, Any]:
+    """The signed order as the relay takes it (and as a taker needs it to fill)."""
+    return {"order": order_of(row).to_json(), "signature": row.signature}
+
+
+def public(row: MarketOrder) -> dict[str, Any]:
+    """An order for the API: wei and GPU-second amounts as decimal strings (they exceed 2**53)."""
+    return {"hash": row.hash, "maker": row.maker, "side": SIDES[row.side], "series_id": row.series_id,
+            "class_id": row.class_id, "window_start": row.window_start, "window_end": row.window_end,
+            "amount": str(from_uint(row.amount)), "price_per_hour": str(from_uint(row.price_per_hour)),
+            "remaining": str(from_uint(row.remaining)), "expiry": str(from_uint(row.expiry)),
+            "status": row.status, "accepted_at": row.accepted_at, **payload_of(row)}
+
+
+def book(session: Session, series_id: int, depth: int, now: int) -> dict[str, Any]:
+    """Bids (best first: highest) and asks (lowest first) of a series by price level: the remaining
+    GPU-seconds and the number of open, unexpired orders at each level."""
+    rows = session.execute(
+        select(MarketOrder.side, MarketOrder.price_per_hour, MarketOrder.remaining)
+        .where(MarketOrder.series_id == series_id, MarketOrder.status == OPEN,
+               MarketOrder.expiry >= to_uint(now)))
+    levels: dict[int, dict[int, list[int]]] = {BUY: {}, SELL: {}}
+    for side, price, remaining in rows:
+        level = levels[side].setdefault(from_uint(price), [0, 0])
+        level[0] += from_uint(remaining)
+        level[1] += 1
+
+    def side_of(side: int, best_first_desc: bool) -> list[dict[str, Any]]:
+        prices = sorted(levels[side], reverse=best_first_desc)[:depth]
+        return [{"price_per_hour": str(p), "amount": str(levels[side][p][0]), "orders": levels[side][p][1]}
+                for p in prices]
+
+    return {"series_id": series_id, "bids": side_of(BUY, True), "asks": side_of(SELL, False)}
+
+
+def fills_of(session: Session, class_id: int, month: str) -> list[Fill]:
+    rows = session.scalars(select(MarketFill).order_by(MarketFill.id)
+                           .where(MarketFill.class_id == class_id, MarketFill.month == month))
+    return [Fill(r.timestamp, r.class_id, r.window_start, from_uint(r.price_per_hour), from_uint(r.amount),
+                 r.series_id) for r in rows]
+
+
+def fill_public(row: MarketFill) -> dict[str, Any]:
+    return {"id": row.id, "order_hash": row.order_hash, "series_id": row.series_id, "maker": row.maker,
+            "price_per_hour": str(from_uint(row.price_per_hour)), "amount": str(from_uint(row.amount)),
+            "cost": str(from_uint(row.cost)), "block_number": row.block_number, "tx_hash": row.tx_hash,
+            "timestamp": row.timestamp}
+
+
+def fills_after(session: Session, series_id: int, after_id: int) -> list[MarketFill]:
+    return list(session.scalars(select(MarketFill).where(MarketFill.series_id == series_id,
+                                                         MarketFill.id > after_id).order_by(MarketFill.id)))
+
+
+def last_fill_id(session: Session, series_id: int) -> int:
+    ids: Iterable[int] = session.scalars(select(MarketFill.id).where(MarketFill.series_id == series_id)
+                                         .order_by(MarketFill.id.desc()).limit(1))
+    return next(iter(ids), 0)
