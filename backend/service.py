@@ -18,6 +18,7 @@ from web3 import Web3
 from backend.api.app import create_app
 from backend.db import make_engine, migrate, session_factory
 from backend.indexer.follower import Follower
+from backend.indexer.projections import ResourceProjector
 from backend.settings import ApiSettings
 from gpubarter.chain.contracts import Deployment
 from gpubarter.errors import ConfigError
@@ -39,7 +40,7 @@ class BackendService:
         migrate(self.engine)
         self.sessions = session_factory(self.engine)
         self.follower = Follower(self.w3, self.deployment, self.sessions,
-                                 confirmations=self.confirmations)
+                                 confirmations=self.confirmations, projectors=(ResourceProjector(),))
         self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)
         self._stop = threading.Event()

@@ -1,0 +1,69 @@
+"""What the resource routers share: query and path parameter types, keyset pages, 404s."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Path, Query, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from backend.api.pagination import Page, decode_cursor, encode_cursor
+from backend.api.problems import Problem
+from backend.indexer.decode import checksum
+
+M = TypeVar("M", bound=BaseModel)
+
+_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+#: On-chain ids are stored in signed 64-bit columns; larger values are refused (422), never a 500.
+MAX_ID = 2**63 - 1
+
+AddressQuery = Annotated[str | None, Query(pattern=_ADDRESS, description="an address (any letter case)")]
+AddressPath = Annotated[str, Path(pattern=_ADDRESS, description="an address (any letter case)")]
+IdQuery = Annotated[int | None, Query(ge=0, le=MAX_ID)]
+Limit = Annotated[int | None, Query(ge=1, le=10_000, description="page size (capped by the server)")]
+Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+
+
+def id_path(what: str) -> Any:
+    return Path(ge=0, le=MAX_ID, description=f"the on-chain {what} id")
+
+
+NOT_FOUND = {404: {"description": "not indexed (unknown id or address)"}}
+
+
+class Resource(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+def address(value: str | None) -> str | None:
+    """An address filter in the checksummed form the index stores."""
+    return checksum(value) if value is not None else None
+
+
+def page(request: Request, session: Session, model: Any, public: type[M], filters: list[ColumnElement[bool]],
+         limit: int | None, cursor: str | None) -> Page[M]:
+    """One page of ``model`` rows matching ``filters``, in ``id`` order (keyset: no OFFSET)."""
+    settings = request.app.state.settings
+    size = min(limit or settings.default_page_size, settings.max_page_size)
+    q = select(model).where(*filters).order_by(model.id).limit(size + 1)
+    after = decode_cursor(cursor)
+    if after is not None:
+        q = q.where(model.id > after)
+    rows = list(session.scalars(q))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page[public](items=[public.model_validate(r) for r in rows],
+                        next_cursor=encode_cursor(rows[-1].id) if more else None)
+
+
+def one_or_404(session: Session, model: Any, public: type[M], what: str, **key: Any) -> M:
+    q = select(model)
+    for column, value in key.items():
+        q = q.where(getattr(model, column) == value)
+    row = session.scalars(q.limit(1)).first()
+    if row is None:
+        shown = ", ".join(str(v) for v in key.values())
+        raise Problem(404, "not-found", f"no {what} {shown} in the index")
+    return public.model_validate(row)

@@ -1,0 +1,29 @@
+"""Credit balances (ERC-1155) per holder and series."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from backend.api.deps import DbSession
+from backend.api.pagination import Page
+from backend.api.resources._common import AddressQuery, Cursor, IdQuery, Limit, Resource, address, page
+from backend.db.resources import BalanceRow
+
+router = APIRouter(prefix="/balances", tags=["balances"])
+
+
+class Balance(Resource):
+    holder: str
+    series_id: int
+    amount: str  # credits (GPU-seconds)
+
+
+@router.get("", response_model=Page[Balance], summary="List non-zero credit balances")
+def list_balances(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
+                  limit: Limit = None, cursor: Cursor = None) -> Page[Balance]:
+    filters = []
+    if holder is not None:
+        filters.append(BalanceRow.holder == address(holder))
+    if series is not None:
+        filters.append(BalanceRow.series_id == series)
+    return page(request, session, BalanceRow, Balance, filters, limit, cursor)

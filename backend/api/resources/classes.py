@@ -1,0 +1,35 @@
+"""GPU classes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from backend.api.deps import DbSession
+from backend.api.pagination import Page
+from backend.api.resources._common import NOT_FOUND, Cursor, Limit, Resource, one_or_404, page
+from backend.db.resources import GpuClassRow
+
+router = APIRouter(prefix="/classes", tags=["classes"])
+
+
+class GpuClass(Resource):
+    class_id: int
+    name: str
+    collateral_rate: str  # CPT wei per GPU-second of outstanding credits
+    ack_timeout: int
+    penalty_bps: int
+    active: bool
+
+
+@router.get("", response_model=Page[GpuClass], summary="List GPU classes")
+def list_classes(request: Request, session: DbSession, active: bool | None = None,
+                 limit: Limit = None, cursor: Cursor = None) -> Page[GpuClass]:
+    filters = [GpuClassRow.active == active] if active is not None else []
+    return page(request, session, GpuClassRow, GpuClass, filters, limit, cursor)
+
+
+@router.get("/{class_id}", response_model=GpuClass, summary="One GPU class", responses=NOT_FOUND)
+def get_class(class_id: Annotated[int, Path(ge=0, le=65_535)], session: DbSession) -> GpuClass:
+    return one_or_404(session, GpuClassRow, GpuClass, "GPU class", class_id=class_id)

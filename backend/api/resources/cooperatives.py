@@ -1,0 +1,57 @@
+"""Data cooperatives and their members."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from backend.api.deps import DbSession
+from backend.api.pagination import Page
+from backend.api.resources._common import (
+    NOT_FOUND,
+    AddressPath,
+    AddressQuery,
+    Cursor,
+    Limit,
+    Resource,
+    address,
+    one_or_404,
+    page,
+)
+from backend.db.resources import CooperativeRow, MemberRow
+
+router = APIRouter(prefix="/cooperatives", tags=["cooperatives"])
+
+
+class Cooperative(Resource):
+    address: str
+    admin: str
+    name: str
+    total_shares: str
+    member_count: int
+    created_block: int
+
+
+class Member(Resource):
+    cooperative: str
+    member: str
+    shares: str
+
+
+@router.get("", response_model=Page[Cooperative], summary="List cooperatives, oldest first")
+def list_cooperatives(request: Request, session: DbSession, admin: AddressQuery = None,
+                      limit: Limit = None, cursor: Cursor = None) -> Page[Cooperative]:
+    filters = [CooperativeRow.admin == address(admin)] if admin is not None else []
+    return page(request, session, CooperativeRow, Cooperative, filters, limit, cursor)
+
+
+@router.get("/{cooperative}", response_model=Cooperative, summary="One cooperative", responses=NOT_FOUND)
+def get_cooperative(cooperative: AddressPath, session: DbSession) -> Cooperative:
+    return one_or_404(session, CooperativeRow, Cooperative, "cooperative", address=address(cooperative))
+
+
+@router.get("/{cooperative}/members", response_model=Page[Member], responses=NOT_FOUND,
+            summary="A cooperative's members with shares, in joining order")
+def list_members(cooperative: AddressPath, request: Request, session: DbSession,
+                 limit: Limit = None, cursor: Cursor = None) -> Page[Member]:
+    coop = get_cooperative(cooperative, session)
+    return page(request, session, MemberRow, Member, [MemberRow.cooperative == coop.address], limit, cursor)

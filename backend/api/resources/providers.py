@@ -1,0 +1,51 @@
+"""Providers: registration and stake."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+
+from backend.api.deps import DbSession
+from backend.api.pagination import Page
+from backend.api.resources._common import (
+    NOT_FOUND,
+    AddressPath,
+    Cursor,
+    Limit,
+    Resource,
+    address,
+    one_or_404,
+    page,
+)
+from backend.db.resources import ProviderRow
+
+router = APIRouter(prefix="/providers", tags=["providers"])
+
+
+class Provider(Resource):
+    address: str
+    metadata_cid: str
+    stake: str  # CPT wei staked and not being unstaked
+    locked: str  # part of the stake backing credits and jobs
+    unbonding: str
+    unbonding_end: int
+    slashed: str
+    registered_block: int
+
+
+@router.get("", response_model=Page[Provider], summary="List providers, oldest first")
+def list_providers(request: Request, session: DbSession,
+                   status: Literal["staked", "unstaked"] | None = None,
+                   limit: Limit = None, cursor: Cursor = None) -> Page[Provider]:
+    filters = []
+    if status == "staked":
+        filters.append(ProviderRow.stake != "0")
+    elif status == "unstaked":
+        filters.append(ProviderRow.stake == "0")
+    return page(request, session, ProviderRow, Provider, filters, limit, cursor)
+
+
+@router.get("/{provider}", response_model=Provider, summary="One provider", responses=NOT_FOUND)
+def get_provider(provider: AddressPath, session: DbSession) -> Provider:
+    return one_or_404(session, ProviderRow, Provider, "provider", address=address(provider))
