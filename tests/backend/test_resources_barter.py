@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, SHARES, EscrowWorld, K
 from resources_api import all_pages, problem, shown
+from sqlalchemy import select
+
+from backend.db.resources import MemberRow
+from backend.indexer.follower import Follower
+from backend.indexer.projections import ResourceProjector
 
 STEP = GPU_SECONDS // K
 
@@ -100,3 +105,13 @@ def test_unknown_barter_resources_are_404(client):
         ("/api/v1/deals?dataset=x", 422, "invalid-request"),
     ]:
         problem(client, path, status, code)
+
+
+def test_a_restarted_indexer_still_follows_known_cooperatives(ew: EscrowWorld, sessions):
+    Follower(ew.w3, ew.deployment, sessions, projectors=(ResourceProjector(),)).catch_up()
+    ew.admin.set_shares(ew.coop, ew.other.sender.address, 4)
+    again = Follower(ew.w3, ew.deployment, sessions, projectors=(ResourceProjector(),))  # a new process
+    assert again.catch_up() == 1
+    with sessions() as s:
+        row = s.scalars(select(MemberRow).where(MemberRow.member == ew.other.sender.address)).one()
+        assert (row.cooperative, row.shares) == (ew.coop, "4")
