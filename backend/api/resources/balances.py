@@ -6,7 +6,16 @@ from fastapi import APIRouter, Request
 
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
-from backend.api.resources._common import AddressQuery, Cursor, IdQuery, Limit, Resource, address, page
+from backend.api.resources._common import (
+    AddressQuery,
+    Cursor,
+    IdQuery,
+    JsonBody,
+    Limit,
+    Resource,
+    address,
+    page,
+)
 from backend.db.resources import BalanceRow
 
 router = APIRouter(prefix="/balances", tags=["balances"])
@@ -20,7 +29,7 @@ class Balance(Resource):
 
 @router.get("", response_model=Page[Balance], summary="List non-zero credit balances")
 def list_balances(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
-                  limit: Limit = None, cursor: Cursor = None) -> Page[Balance]:
+                  limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
     if holder is not None:
         filters.append(BalanceRow.holder == address(holder))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request
 
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
-from backend.api.resources._common import NOT_FOUND, Cursor, Limit, Resource, one_or_404, page
+from backend.api.resources._common import NOT_FOUND, Cursor, JsonBody, Limit, Resource, one_or_404, page
 from backend.db.resources import GpuClassRow
 
 router = APIRouter(prefix="/classes", tags=["classes"])
@@ -25,7 +25,7 @@ class GpuClass(Resource):
 
 @router.get("", response_model=Page[GpuClass], summary="List GPU classes")
 def list_classes(request: Request, session: DbSession, active: bool | None = None,
-                 limit: Limit = None, cursor: Cursor = None) -> Page[GpuClass]:
+                 limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [GpuClassRow.active == active] if active is not None else []
     return page(request, session, GpuClassRow, GpuClass, filters, limit, cursor)
 

@@ -11,6 +11,7 @@ from backend.api.resources._common import (
     AddressPath,
     AddressQuery,
     Cursor,
+    JsonBody,
     Limit,
     Resource,
     address,
@@ -39,7 +40,7 @@ class Member(Resource):
 
 @router.get("", response_model=Page[Cooperative], summary="List cooperatives, oldest first")
 def list_cooperatives(request: Request, session: DbSession, admin: AddressQuery = None,
-                      limit: Limit = None, cursor: Cursor = None) -> Page[Cooperative]:
+                      limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [CooperativeRow.admin == address(admin)] if admin is not None else []
     return page(request, session, CooperativeRow, Cooperative, filters, limit, cursor)
 
@@ -52,6 +53,6 @@ def get_cooperative(cooperative: AddressPath, session: DbSession) -> Cooperative
 @router.get("/{cooperative}/members", response_model=Page[Member], responses=NOT_FOUND,
             summary="A cooperative's members with shares, in joining order")
 def list_members(cooperative: AddressPath, request: Request, session: DbSession,
-                 limit: Limit = None, cursor: Cursor = None) -> Page[Member]:
+                 limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     coop = get_cooperative(cooperative, session)
     return page(request, session, MemberRow, Member, [MemberRow.cooperative == coop.address], limit, cursor)

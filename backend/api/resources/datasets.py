@@ -12,6 +12,7 @@ from backend.api.resources._common import (
     NOT_FOUND,
     AddressQuery,
     Cursor,
+    JsonBody,
     Limit,
     Resource,
     address,
@@ -37,7 +38,7 @@ class Dataset(Resource):
 
 @router.get("", response_model=Page[Dataset], summary="List datasets, oldest first")
 def list_datasets(request: Request, session: DbSession, owner: AddressQuery = None,
-                  limit: Limit = None, cursor: Cursor = None) -> Page[Dataset]:
+                  limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [DatasetRow.owner == address(owner)] if owner is not None else []
     return page(request, session, DatasetRow, Dataset, filters, limit, cursor)
 

@@ -13,6 +13,7 @@ from backend.api.resources._common import (
     AddressQuery,
     Cursor,
     IdQuery,
+    JsonBody,
     Limit,
     Resource,
     address,
@@ -60,7 +61,7 @@ class DealStep(Resource):
 @router.get("", response_model=Page[Deal], summary="List deals, oldest first")
 def list_deals(request: Request, session: DbSession, cooperative: AddressQuery = None,
                provider: AddressQuery = None, status: DealStatus | None = None, dataset: IdQuery = None,
-               limit: Limit = None, cursor: Cursor = None) -> Page[Deal]:
+               limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
     if cooperative is not None:
         filters.append(DealRow.maker == address(cooperative))
@@ -81,6 +82,6 @@ def get_deal(deal_id: DealId, session: DbSession) -> Deal:
 @router.get("/{deal_id}/steps", response_model=Page[DealStep], responses=NOT_FOUND,
             summary="A deal's key-release steps (listed once the deal is accepted)")
 def list_steps(deal_id: DealId, request: Request, session: DbSession, limit: Limit = None,
-               cursor: Cursor = None) -> Page[DealStep]:
+               cursor: Cursor = None) -> JsonBody:
     get_deal(deal_id, session)
     return page(request, session, DealStepRow, DealStep, [DealStepRow.deal_id == deal_id], limit, cursor)

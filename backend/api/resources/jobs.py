@@ -13,6 +13,7 @@ from backend.api.resources._common import (
     AddressQuery,
     Cursor,
     IdQuery,
+    JsonBody,
     Limit,
     Resource,
     address,
@@ -46,7 +47,7 @@ class Job(Resource):
 @router.get("", response_model=Page[Job], summary="List jobs, oldest first")
 def list_jobs(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
               provider: AddressQuery = None, status: JobStatus | None = None,
-              limit: Limit = None, cursor: Cursor = None) -> Page[Job]:
+              limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
     if holder is not None:
         filters.append(JobRow.holder == address(holder))

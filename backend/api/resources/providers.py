@@ -12,6 +12,7 @@ from backend.api.resources._common import (
     NOT_FOUND,
     AddressPath,
     Cursor,
+    JsonBody,
     Limit,
     Resource,
     address,
@@ -37,7 +38,7 @@ class Provider(Resource):
 @router.get("", response_model=Page[Provider], summary="List providers, oldest first")
 def list_providers(request: Request, session: DbSession,
                    status: Literal["staked", "unstaked"] | None = None,
-                   limit: Limit = None, cursor: Cursor = None) -> Page[Provider]:
+                   limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
     if status == "staked":
         filters.append(ProviderRow.stake != "0")

@@ -13,6 +13,7 @@ from backend.api.resources._common import (
     NOT_FOUND,
     AddressQuery,
     Cursor,
+    JsonBody,
     Limit,
     Resource,
     address,
@@ -51,7 +52,7 @@ def list_series(
     active: Annotated[bool | None, Query(description="not frozen, window not ended (server clock)")] = None,
     limit: Limit = None,
     cursor: Cursor = None,
-) -> Page[Series]:
+) -> JsonBody:
     filters = []
     if class_id is not None:
         filters.append(SeriesRow.class_id == class_id)

@@ -13,6 +13,7 @@ from backend.api.resources._common import (
     NOT_FOUND,
     Cursor,
     IdQuery,
+    JsonBody,
     Limit,
     Resource,
     one_or_404,
@@ -48,7 +49,7 @@ def list_usage(
     status: Literal["pending", "applied", "skipped", "voided"] | None = None,
     limit: Limit = None,
     cursor: Cursor = None,
-) -> Page[Usage]:
+) -> JsonBody:
     filters = []
     if job is not None:
         filters.append(UsageRow.job_id == job)
