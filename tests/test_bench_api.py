@@ -4,6 +4,7 @@ open-loop load generator process and its statistics (the numbers themselves come
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from gpubarter.bench import api
 from gpubarter.bench._load import percentile
@@ -15,6 +16,7 @@ def test_percentile_is_nearest_rank():
     assert percentile([7.0], 0.99) == 7.0 and percentile([], 0.5) is None
 
 
+@pytest.mark.slow  # two child processes that import the whole backend (~10 s, more on a busy machine)
 def test_seeded_index_served_and_driven_open_loop(tmp_path):
     url = f"sqlite:///{tmp_path / 'index.sqlite3'}"
     api.seed(url, series=300, usage=1_000, jobs=100)

@@ -34,7 +34,8 @@ CHILD_CONTRACTS: dict[tuple[str, str], tuple[str, str]] = {
 
 
 class Projector(Protocol):
-    """Keeps resource tables in step with events; rebuilt from ``events`` after a reorg."""
+    """Keeps resource tables in step with events; rebuilt from ``events`` after a reorg, and when the
+    index was projected by another ``version`` of it (an optional int attribute, default 1)."""
 
     def reset(self, session: Session) -> None: ...
 
@@ -67,6 +68,7 @@ class Follower:
         self.name = name
         self.decoder = LogDecoder(deployment)
         self._children_loaded = False
+        self._projections_checked = False
 
     # ------------------------------------------------------------------ public
 
@@ -82,6 +84,7 @@ class Follower:
     def step(self) -> StepResult:
         with self.sessions() as session, session.begin():
             cursor = self._load_cursor(session)
+            self._ensure_projections(session)
             rewound = self._rewind_if_reorged(session, cursor)
             start = cursor.block_number + 1
             head = self.head()
@@ -155,6 +158,25 @@ class Follower:
         self._rebuild_projections(session)
         session.flush()
         return ancestor
+
+    def _ensure_projections(self, session: Session) -> None:
+        """Rebuild the projections once from the stored events when they were built by another
+        version of the projector (or never: an index that predates them)."""
+        if self._projections_checked:
+            return
+        stale = False
+        for p in self.projectors:
+            name = f"projector:{type(p).__name__}"[:64]
+            version = int(getattr(p, "version", 1))
+            mark = session.get(Cursor, name)
+            if mark is None or mark.block_number != version:
+                stale = True
+                session.merge(Cursor(name=name, chain_id=self.deployment.chain_id, block_number=version,
+                                     block_hash=""))
+        if stale:
+            log.info("rebuilding resource projections from the stored events")
+            self._rebuild_projections(session)
+        self._projections_checked = True
 
     def _rebuild_projections(self, session: Session) -> None:
         if not self.projectors:

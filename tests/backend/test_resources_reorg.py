@@ -62,3 +62,14 @@ def test_anvil_reorg_drops_the_orphaned_resources(world: World, sessions):
     world.w3.provider.make_request("anvil_reorg", [3, []])  # the transfer's block is replaced by empty ones
     follower.catch_up()
     assert balances(sessions, world.series_id) == {world.holder.sender.address: MINTED}
+
+
+def test_an_index_from_before_the_projections_is_projected_on_start(world: World, sessions):
+    Follower(world.w3, world.deployment, sessions).catch_up()  # events only, as an older version stored them
+    assert balances(sessions, world.series_id) == {}
+    follower = follower_of(world, sessions)
+    assert follower.catch_up() == 0  # nothing new on the chain, yet the resources appear
+    assert balances(sessions, world.series_id) == {world.holder.sender.address: MINTED}
+    world.holder.transfer(world.series_id, world.other.sender.address, 5)
+    follower_of(world, sessions).catch_up()  # a restart, same projector version: no rebuild, just apply
+    assert balances(sessions, world.series_id)[world.other.sender.address] == 5

@@ -23,13 +23,13 @@ from backend.indexer.projections import (
     series,
     usage,
 )
-from backend.indexer.projections._common import Handlers
+from backend.indexer.projections._common import Handler, Handlers
 
 AREAS = (providers, classes, series, balances, jobs, usage, datasets, cooperatives, deals)
 
 
-def _merge(*tables: Handlers) -> dict[tuple[str, str], tuple]:
-    out: dict[tuple[str, str], list] = {}
+def _merge(*tables: Handlers) -> dict[tuple[str, str], tuple[Handler, ...]]:
+    out: dict[tuple[str, str], list[Handler]] = {}
     for table in tables:
         for key, handler in table.items():
             out.setdefault(key, []).append(handler)
@@ -38,6 +38,9 @@ def _merge(*tables: Handlers) -> dict[tuple[str, str], tuple]:
 
 class ResourceProjector:
     """Every area's handlers, dispatched on (contract, event name)."""
+
+    #: Bump when a handler changes what it writes: the follower then rebuilds the tables from ``events``.
+    version = 1
 
     def __init__(self) -> None:
         self.handlers = _merge(*(area.HANDLERS for area in AREAS))
