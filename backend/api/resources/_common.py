@@ -31,7 +31,8 @@ def id_path(what: str) -> Any:
     return Path(ge=0, le=MAX_ID, description=f"the on-chain {what} id")
 
 
-NOT_FOUND = {404: {"description": "not indexed (unknown id or address)"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "not indexed (unknown id or address)"}}
+BAD_CURSOR: dict[int | str, dict[str, Any]] = {400: {"description": "the cursor is not one this API issued"}}
 
 
 class Resource(BaseModel):

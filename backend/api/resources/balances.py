@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     AddressQuery,
     Cursor,
     IdQuery,
@@ -27,7 +28,7 @@ class Balance(Resource):
     amount: str  # credits (GPU-seconds)
 
 
-@router.get("", response_model=Page[Balance], summary="List non-zero credit balances")
+@router.get("", response_model=Page[Balance], summary="List non-zero credit balances", responses=BAD_CURSOR)
 def list_balances(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
                   limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []

@@ -8,7 +8,16 @@ from fastapi import APIRouter, Path, Request
 
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
-from backend.api.resources._common import NOT_FOUND, Cursor, JsonBody, Limit, Resource, one_or_404, page
+from backend.api.resources._common import (
+    BAD_CURSOR,
+    NOT_FOUND,
+    Cursor,
+    JsonBody,
+    Limit,
+    Resource,
+    one_or_404,
+    page,
+)
 from backend.db.resources import GpuClassRow
 
 router = APIRouter(prefix="/classes", tags=["classes"])
@@ -23,7 +32,7 @@ class GpuClass(Resource):
     active: bool
 
 
-@router.get("", response_model=Page[GpuClass], summary="List GPU classes")
+@router.get("", response_model=Page[GpuClass], summary="List GPU classes", responses=BAD_CURSOR)
 def list_classes(request: Request, session: DbSession, active: bool | None = None,
                  limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [GpuClassRow.active == active] if active is not None else []

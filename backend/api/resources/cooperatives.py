@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     NOT_FOUND,
     AddressPath,
     AddressQuery,
@@ -38,7 +39,8 @@ class Member(Resource):
     shares: str
 
 
-@router.get("", response_model=Page[Cooperative], summary="List cooperatives, oldest first")
+@router.get("", response_model=Page[Cooperative], summary="List cooperatives, oldest first",
+            responses=BAD_CURSOR)
 def list_cooperatives(request: Request, session: DbSession, admin: AddressQuery = None,
                       limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [CooperativeRow.admin == address(admin)] if admin is not None else []
@@ -50,7 +52,7 @@ def get_cooperative(cooperative: AddressPath, session: DbSession) -> Cooperative
     return one_or_404(session, CooperativeRow, Cooperative, "cooperative", address=address(cooperative))
 
 
-@router.get("/{cooperative}/members", response_model=Page[Member], responses=NOT_FOUND,
+@router.get("/{cooperative}/members", response_model=Page[Member], responses={**NOT_FOUND, **BAD_CURSOR},
             summary="A cooperative's members with shares, in joining order")
 def list_members(cooperative: AddressPath, request: Request, session: DbSession,
                  limit: Limit = None, cursor: Cursor = None) -> JsonBody:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     NOT_FOUND,
     AddressQuery,
     Cursor,
@@ -36,7 +37,7 @@ class Dataset(Resource):
     registered_block: int
 
 
-@router.get("", response_model=Page[Dataset], summary="List datasets, oldest first")
+@router.get("", response_model=Page[Dataset], summary="List datasets, oldest first", responses=BAD_CURSOR)
 def list_datasets(request: Request, session: DbSession, owner: AddressQuery = None,
                   limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [DatasetRow.owner == address(owner)] if owner is not None else []

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     NOT_FOUND,
     AddressQuery,
     Cursor,
@@ -58,7 +59,7 @@ class DealStep(Resource):
     provider_won: bool | None
 
 
-@router.get("", response_model=Page[Deal], summary="List deals, oldest first")
+@router.get("", response_model=Page[Deal], summary="List deals, oldest first", responses=BAD_CURSOR)
 def list_deals(request: Request, session: DbSession, cooperative: AddressQuery = None,
                provider: AddressQuery = None, status: DealStatus | None = None, dataset: IdQuery = None,
                limit: Limit = None, cursor: Cursor = None) -> JsonBody:
@@ -79,7 +80,7 @@ def get_deal(deal_id: DealId, session: DbSession) -> Deal:
     return one_or_404(session, DealRow, Deal, "deal", deal_id=deal_id)
 
 
-@router.get("/{deal_id}/steps", response_model=Page[DealStep], responses=NOT_FOUND,
+@router.get("/{deal_id}/steps", response_model=Page[DealStep], responses={**NOT_FOUND, **BAD_CURSOR},
             summary="A deal's key-release steps (listed once the deal is accepted)")
 def list_steps(deal_id: DealId, request: Request, session: DbSession, limit: Limit = None,
                cursor: Cursor = None) -> JsonBody:

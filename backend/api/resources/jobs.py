@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     NOT_FOUND,
     AddressQuery,
     Cursor,
@@ -44,7 +45,7 @@ class Job(Resource):
     opened_block: int
 
 
-@router.get("", response_model=Page[Job], summary="List jobs, oldest first")
+@router.get("", response_model=Page[Job], summary="List jobs, oldest first", responses=BAD_CURSOR)
 def list_jobs(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
               provider: AddressQuery = None, status: JobStatus | None = None,
               limit: Limit = None, cursor: Cursor = None) -> JsonBody:

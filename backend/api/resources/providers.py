@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     NOT_FOUND,
     AddressPath,
     Cursor,
@@ -35,7 +36,7 @@ class Provider(Resource):
     registered_block: int
 
 
-@router.get("", response_model=Page[Provider], summary="List providers, oldest first")
+@router.get("", response_model=Page[Provider], summary="List providers, oldest first", responses=BAD_CURSOR)
 def list_providers(request: Request, session: DbSession,
                    status: Literal["staked", "unstaked"] | None = None,
                    limit: Limit = None, cursor: Cursor = None) -> JsonBody:

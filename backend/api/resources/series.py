@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     NOT_FOUND,
     AddressQuery,
     Cursor,
@@ -42,7 +43,7 @@ class Series(Resource):
     created_block: int
 
 
-@router.get("", response_model=Page[Series], summary="List credit series, oldest first")
+@router.get("", response_model=Page[Series], summary="List credit series, oldest first", responses=BAD_CURSOR)
 def list_series(
     request: Request,
     session: DbSession,

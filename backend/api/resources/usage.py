@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
+    BAD_CURSOR,
     MAX_ID,
     NOT_FOUND,
     Cursor,
@@ -39,7 +40,7 @@ class Usage(Resource):
     tx_hash: str
 
 
-@router.get("", response_model=Page[Usage], summary="List usage entries, oldest first")
+@router.get("", response_model=Page[Usage], summary="List usage entries, oldest first", responses=BAD_CURSOR)
 def list_usage(
     request: Request,
     session: DbSession,
