@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Annotated, Any, TypeVar
 
+from anyio import to_thread
 from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Select, select
@@ -15,6 +17,7 @@ from backend.api.problems import Problem
 from backend.indexer.decode import checksum
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 #: On-chain ids are stored in signed 64-bit columns; larger values are refused (422), never a 500.
@@ -25,6 +28,17 @@ AddressPath = Annotated[str, Path(pattern=_ADDRESS, description="an address (any
 IdQuery = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 Limit = Annotated[int | None, Query(ge=1, le=10_000, description="page size (capped by the server)")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
+
+
+async def in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """Run ``work`` with a database session in one worker thread: the event loop never blocks on the
+    database, and a request costs one thread hop (a session dependency costs three)."""
+
+    def run() -> T:
+        with request.app.state.sessions() as session:
+            return work(session)
+
+    return await to_thread.run_sync(run)
 
 
 def id_path(what: str) -> Any:
@@ -60,9 +74,19 @@ def _select(model: Any) -> Select[Any]:
     return select(model.__table__)
 
 
-def page(request: Request, session: Session, model: Any, public: type[M], filters: list[ColumnElement[bool]],
-         limit: int | None, cursor: str | None) -> JsonBody:
+async def page(request: Request, model: Any, public: type[M], filters: list[ColumnElement[bool]],
+               limit: int | None, cursor: str | None) -> JsonBody:
     """One page of ``model`` rows matching ``filters``, in ``id`` order (keyset: no OFFSET)."""
+    return await in_session(request, lambda s: _page(request, s, model, public, filters, limit, cursor))
+
+
+async def one_or_404(request: Request, model: Any, public: type[M], what: str, **key: Any) -> M:
+    """The ``model`` row with natural key ``key``, or a 404 problem."""
+    return await in_session(request, lambda session: _one_or_404(session, model, public, what, key))
+
+
+def _page(request: Request, session: Session, model: Any, public: type[M], filters: list[ColumnElement[bool]],
+          limit: int | None, cursor: str | None) -> JsonBody:
     settings = request.app.state.settings
     size = min(limit or settings.default_page_size, settings.max_page_size)
     q = _select(model).where(*filters).order_by(model.id).limit(size + 1)
@@ -79,7 +103,7 @@ def page(request: Request, session: Session, model: Any, public: type[M], filter
     return JsonBody(body.model_dump_json())
 
 
-def one_or_404(session: Session, model: Any, public: type[M], what: str, **key: Any) -> M:
+def _one_or_404(session: Session, model: Any, public: type[M], what: str, key: dict[str, Any]) -> M:
     q = _select(model)
     for column, value in key.items():
         q = q.where(getattr(model, column) == value)

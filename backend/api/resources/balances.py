@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -29,11 +28,11 @@ class Balance(Resource):
 
 
 @router.get("", response_model=Page[Balance], summary="List non-zero credit balances", responses=BAD_CURSOR)
-def list_balances(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
+async def list_balances(request: Request, holder: AddressQuery = None, series: IdQuery = None,
                   limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
     if holder is not None:
         filters.append(BalanceRow.holder == address(holder))
     if series is not None:
         filters.append(BalanceRow.series_id == series)
-    return page(request, session, BalanceRow, Balance, filters, limit, cursor)
+    return await page(request, BalanceRow, Balance, filters, limit, cursor)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -33,12 +32,12 @@ class GpuClass(Resource):
 
 
 @router.get("", response_model=Page[GpuClass], summary="List GPU classes", responses=BAD_CURSOR)
-def list_classes(request: Request, session: DbSession, active: bool | None = None,
+async def list_classes(request: Request, active: bool | None = None,
                  limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [GpuClassRow.active == active] if active is not None else []
-    return page(request, session, GpuClassRow, GpuClass, filters, limit, cursor)
+    return await page(request, GpuClassRow, GpuClass, filters, limit, cursor)
 
 
 @router.get("/{class_id}", response_model=GpuClass, summary="One GPU class", responses=NOT_FOUND)
-def get_class(class_id: Annotated[int, Path(ge=0, le=65_535)], session: DbSession) -> GpuClass:
-    return one_or_404(session, GpuClassRow, GpuClass, "GPU class", class_id=class_id)
+async def get_class(class_id: Annotated[int, Path(ge=0, le=65_535)], request: Request) -> GpuClass:
+    return await one_or_404(request, GpuClassRow, GpuClass, "GPU class", class_id=class_id)

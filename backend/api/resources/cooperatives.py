@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -41,20 +40,20 @@ class Member(Resource):
 
 @router.get("", response_model=Page[Cooperative], summary="List cooperatives, oldest first",
             responses=BAD_CURSOR)
-def list_cooperatives(request: Request, session: DbSession, admin: AddressQuery = None,
+async def list_cooperatives(request: Request, admin: AddressQuery = None,
                       limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [CooperativeRow.admin == address(admin)] if admin is not None else []
-    return page(request, session, CooperativeRow, Cooperative, filters, limit, cursor)
+    return await page(request, CooperativeRow, Cooperative, filters, limit, cursor)
 
 
 @router.get("/{cooperative}", response_model=Cooperative, summary="One cooperative", responses=NOT_FOUND)
-def get_cooperative(cooperative: AddressPath, session: DbSession) -> Cooperative:
-    return one_or_404(session, CooperativeRow, Cooperative, "cooperative", address=address(cooperative))
+async def get_cooperative(cooperative: AddressPath, request: Request) -> Cooperative:
+    return await one_or_404(request, CooperativeRow, Cooperative, "cooperative", address=address(cooperative))
 
 
 @router.get("/{cooperative}/members", response_model=Page[Member], responses={**NOT_FOUND, **BAD_CURSOR},
             summary="A cooperative's members with shares, in joining order")
-def list_members(cooperative: AddressPath, request: Request, session: DbSession,
+async def list_members(cooperative: AddressPath, request: Request,
                  limit: Limit = None, cursor: Cursor = None) -> JsonBody:
-    coop = get_cooperative(cooperative, session)
-    return page(request, session, MemberRow, Member, [MemberRow.cooperative == coop.address], limit, cursor)
+    coop = await get_cooperative(cooperative, request)
+    return await page(request, MemberRow, Member, [MemberRow.cooperative == coop.address], limit, cursor)

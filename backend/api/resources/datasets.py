@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -38,12 +37,12 @@ class Dataset(Resource):
 
 
 @router.get("", response_model=Page[Dataset], summary="List datasets, oldest first", responses=BAD_CURSOR)
-def list_datasets(request: Request, session: DbSession, owner: AddressQuery = None,
+async def list_datasets(request: Request, owner: AddressQuery = None,
                   limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = [DatasetRow.owner == address(owner)] if owner is not None else []
-    return page(request, session, DatasetRow, Dataset, filters, limit, cursor)
+    return await page(request, DatasetRow, Dataset, filters, limit, cursor)
 
 
 @router.get("/{dataset_id}", response_model=Dataset, summary="One dataset", responses=NOT_FOUND)
-def get_dataset(dataset_id: Annotated[int, id_path("dataset")], session: DbSession) -> Dataset:
-    return one_or_404(session, DatasetRow, Dataset, "dataset", dataset_id=dataset_id)
+async def get_dataset(dataset_id: Annotated[int, id_path("dataset")], request: Request) -> Dataset:
+    return await one_or_404(request, DatasetRow, Dataset, "dataset", dataset_id=dataset_id)

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -60,7 +59,7 @@ class DealStep(Resource):
 
 
 @router.get("", response_model=Page[Deal], summary="List deals, oldest first", responses=BAD_CURSOR)
-def list_deals(request: Request, session: DbSession, cooperative: AddressQuery = None,
+async def list_deals(request: Request, cooperative: AddressQuery = None,
                provider: AddressQuery = None, status: DealStatus | None = None, dataset: IdQuery = None,
                limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
@@ -72,17 +71,17 @@ def list_deals(request: Request, session: DbSession, cooperative: AddressQuery =
         filters.append(DealRow.status == status)
     if dataset is not None:
         filters.append(DealRow.dataset_id == dataset)
-    return page(request, session, DealRow, Deal, filters, limit, cursor)
+    return await page(request, DealRow, Deal, filters, limit, cursor)
 
 
 @router.get("/{deal_id}", response_model=Deal, summary="One deal", responses=NOT_FOUND)
-def get_deal(deal_id: DealId, session: DbSession) -> Deal:
-    return one_or_404(session, DealRow, Deal, "deal", deal_id=deal_id)
+async def get_deal(deal_id: DealId, request: Request) -> Deal:
+    return await one_or_404(request, DealRow, Deal, "deal", deal_id=deal_id)
 
 
 @router.get("/{deal_id}/steps", response_model=Page[DealStep], responses={**NOT_FOUND, **BAD_CURSOR},
             summary="A deal's key-release steps (listed once the deal is accepted)")
-def list_steps(deal_id: DealId, request: Request, session: DbSession, limit: Limit = None,
+async def list_steps(deal_id: DealId, request: Request, limit: Limit = None,
                cursor: Cursor = None) -> JsonBody:
-    get_deal(deal_id, session)
-    return page(request, session, DealStepRow, DealStep, [DealStepRow.deal_id == deal_id], limit, cursor)
+    await get_deal(deal_id, request)
+    return await page(request, DealStepRow, DealStep, [DealStepRow.deal_id == deal_id], limit, cursor)

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -46,7 +45,7 @@ class Job(Resource):
 
 
 @router.get("", response_model=Page[Job], summary="List jobs, oldest first", responses=BAD_CURSOR)
-def list_jobs(request: Request, session: DbSession, holder: AddressQuery = None, series: IdQuery = None,
+async def list_jobs(request: Request, holder: AddressQuery = None, series: IdQuery = None,
               provider: AddressQuery = None, status: JobStatus | None = None,
               limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
@@ -58,9 +57,9 @@ def list_jobs(request: Request, session: DbSession, holder: AddressQuery = None,
         filters.append(JobRow.provider == address(provider))
     if status is not None:
         filters.append(JobRow.status == status)
-    return page(request, session, JobRow, Job, filters, limit, cursor)
+    return await page(request, JobRow, Job, filters, limit, cursor)
 
 
 @router.get("/{job_id}", response_model=Job, summary="One job", responses=NOT_FOUND)
-def get_job(job_id: Annotated[int, id_path("job")], session: DbSession) -> Job:
-    return one_or_404(session, JobRow, Job, "job", job_id=job_id)
+async def get_job(job_id: Annotated[int, id_path("job")], request: Request) -> Job:
+    return await one_or_404(request, JobRow, Job, "job", job_id=job_id)

@@ -6,7 +6,6 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -37,7 +36,7 @@ class Provider(Resource):
 
 
 @router.get("", response_model=Page[Provider], summary="List providers, oldest first", responses=BAD_CURSOR)
-def list_providers(request: Request, session: DbSession,
+async def list_providers(request: Request,
                    status: Literal["staked", "unstaked"] | None = None,
                    limit: Limit = None, cursor: Cursor = None) -> JsonBody:
     filters = []
@@ -45,9 +44,9 @@ def list_providers(request: Request, session: DbSession,
         filters.append(ProviderRow.stake != "0")
     elif status == "unstaked":
         filters.append(ProviderRow.stake == "0")
-    return page(request, session, ProviderRow, Provider, filters, limit, cursor)
+    return await page(request, ProviderRow, Provider, filters, limit, cursor)
 
 
 @router.get("/{provider}", response_model=Provider, summary="One provider", responses=NOT_FOUND)
-def get_provider(provider: AddressPath, session: DbSession) -> Provider:
-    return one_or_404(session, ProviderRow, Provider, "provider", address=address(provider))
+async def get_provider(provider: AddressPath, request: Request) -> Provider:
+    return await one_or_404(request, ProviderRow, Provider, "provider", address=address(provider))

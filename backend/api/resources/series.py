@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -44,9 +43,8 @@ class Series(Resource):
 
 
 @router.get("", response_model=Page[Series], summary="List credit series, oldest first", responses=BAD_CURSOR)
-def list_series(
+async def list_series(
     request: Request,
-    session: DbSession,
     class_id: Annotated[int | None, Query(ge=0, le=65_535)] = None,
     provider: AddressQuery = None,
     backing: Literal["stake", "deal"] | None = None,
@@ -65,9 +63,9 @@ def list_series(
         now = int(time.time())
         filters.append((SeriesRow.window_end > now) & SeriesRow.frozen.is_(False) if active
                        else (SeriesRow.window_end <= now) | SeriesRow.frozen.is_(True))
-    return page(request, session, SeriesRow, Series, filters, limit, cursor)
+    return await page(request, SeriesRow, Series, filters, limit, cursor)
 
 
 @router.get("/{series_id}", response_model=Series, summary="One credit series", responses=NOT_FOUND)
-def get_series(series_id: Annotated[int, id_path("series")], session: DbSession) -> Series:
-    return one_or_404(session, SeriesRow, Series, "series", series_id=series_id)
+async def get_series(series_id: Annotated[int, id_path("series")], request: Request) -> Series:
+    return await one_or_404(request, SeriesRow, Series, "series", series_id=series_id)

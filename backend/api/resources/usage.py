@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from backend.api.deps import DbSession
 from backend.api.pagination import Page
 from backend.api.resources._common import (
     BAD_CURSOR,
@@ -41,9 +40,8 @@ class Usage(Resource):
 
 
 @router.get("", response_model=Page[Usage], summary="List usage entries, oldest first", responses=BAD_CURSOR)
-def list_usage(
+async def list_usage(
     request: Request,
-    session: DbSession,
     job: IdQuery = None,
     batch: IdQuery = None,
     gpu: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{64}$")] = None,
@@ -60,9 +58,9 @@ def list_usage(
         filters.append(UsageRow.gpu_id == gpu.lower())
     if status is not None:
         filters.append(UsageRow.status == status)
-    return page(request, session, UsageRow, Usage, filters, limit, cursor)
+    return await page(request, UsageRow, Usage, filters, limit, cursor)
 
 
 @router.get("/{usage_id}", response_model=Usage, summary="One usage entry", responses=NOT_FOUND)
-def get_usage(usage_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: DbSession) -> Usage:
-    return one_or_404(session, UsageRow, Usage, "usage entry", id=usage_id)
+async def get_usage(usage_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request) -> Usage:
+    return await one_or_404(request, UsageRow, Usage, "usage entry", id=usage_id)
