@@ -173,10 +173,11 @@ class Follower:
                 stale = True
                 session.merge(Cursor(name=name, chain_id=self.deployment.chain_id, block_number=version,
                                      block_hash=""))
-        if stale:
+        if stale:  # checked again next step: this transaction may still roll back
             log.info("rebuilding resource projections from the stored events")
             self._rebuild_projections(session)
-        self._projections_checked = True
+        else:
+            self._projections_checked = True
 
     def _rebuild_projections(self, session: Session) -> None:
         if not self.projectors:
