@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -232,4 +233,7 @@ def run() -> list[Measurement]:
         out = bench_database(f"sqlite:///{Path(tmp) / 'index.sqlite3'}", "SQLite", search=True)
     with PostgresServer() as pg:  # the rate search runs on SQLite only, to keep the suite near 2 minutes
         out += bench_database(pg.create_database("bench_api"), "PostgreSQL", search=False)
+    # Context for reading the latencies: processes of others competing for the same CPUs.
+    out.append(Measurement("host load average (1 min) at the end of the run", os.getloadavg()[0], "runnable",
+                           "CPUs", float(os.cpu_count() or 1)))
     return out
