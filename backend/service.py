@@ -70,6 +70,11 @@ class BackendService:
             time.sleep(0.02)
         return self
 
+    @property
+    def alive(self) -> bool:
+        """Both the indexer and the API thread are running."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
     def serve_forever(self) -> None:
         try:
             while all(t.is_alive() for t in self._threads):

@@ -38,7 +38,10 @@ contract DataCooperative is IDataCooperative, AccessControl {
     uint128 private _totalShares;
     uint128 private _distributionCount;
     mapping(uint256 distributionId => BarterTypes.Distribution) private _distributions;
-    mapping(address member => uint256 distributionId) private _nextClaim;
+    /// @dev The member's claim cursor and latest shares in one slot, written by {setShares}: a claim reads
+    /// and rewrites only this slot of the member's (no checkpoint lookup unless its shares changed after
+    /// the distribution it claims).
+    mapping(address member => BarterTypes.Member) private _members;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -83,18 +86,19 @@ contract DataCooperative is IDataCooperative, AccessControl {
 
     /// @inheritdoc IDataCooperative
     function claimable(uint256 distributionId, address member) external view override returns (uint256) {
-        if (_isClaimed(distributionId, member) || _nextClaim[member] == 0) return 0;
-        return _partOf(_existing(distributionId), distributionId, member);
+        BarterTypes.Member memory m = _members[member];
+        if (m.nextClaim == 0 || distributionId < m.nextClaim) return 0;
+        return _partOf(_existing(distributionId), distributionId, member, m);
     }
 
     /// @inheritdoc IDataCooperative
     function claimed(uint256 distributionId, address member) external view override returns (bool) {
-        return _isClaimed(distributionId, member);
+        return distributionId < _members[member].nextClaim;
     }
 
     /// @inheritdoc IDataCooperative
     function nextClaimOf(address member) external view override returns (uint256) {
-        return _nextClaim[member];
+        return _members[member].nextClaim;
     }
 
     /// @inheritdoc IERC165
@@ -113,9 +117,15 @@ contract DataCooperative is IDataCooperative, AccessControl {
         uint256 total = _totalShares - _shares[member].latest() + shares;
         if (total > type(uint128).max) revert CooperativeSharesTooLarge(shares);
 
-        // Effect: a checkpoint seen by distributions opened from now on; a new member's cursor.
-        _shares[member].push(uint48(_distributionCount), uint208(shares));
-        if (_nextClaim[member] == 0) _nextClaim[member] = _distributionCount + 1;
+        // Effect: a checkpoint seen by distributions opened from now on; the member's slot (a new
+        // member's cursor starts at the next distribution).
+        uint128 count = _distributionCount;
+        _shares[member].push(uint48(count), uint208(shares));
+        BarterTypes.Member storage m = _members[member];
+        if (m.nextClaim == 0) m.nextClaim = uint64(count + 1);
+        m.sharesSince = uint64(count);
+        // Overflow not possible: shares <= total <= type(uint128).max (checked above).
+        m.shares = uint128(shares);
         // Overflow not possible: total <= type(uint128).max (checked above).
         _totalShares = uint128(total);
         emit SharesSet(member, shares, total);
@@ -164,16 +174,18 @@ contract DataCooperative is IDataCooperative, AccessControl {
 
     /// @inheritdoc IDataCooperative
     function claim() external override returns (uint256 distributionId, uint256 amount) {
-        // Check: the caller's next distribution is open.
-        distributionId = _nextClaim[msg.sender];
-        if (distributionId == 0 || distributionId > _distributionCount) {
+        // Check: the caller's next distribution is open (every open distribution has total shares > 0).
+        BarterTypes.Member memory m = _members[msg.sender];
+        distributionId = m.nextClaim;
+        BarterTypes.Distribution memory dist = _distributions[distributionId];
+        if (distributionId == 0 || dist.totalShares == 0) {
             revert CooperativeNothingToClaim(distributionId, msg.sender);
         }
-        BarterTypes.Distribution memory dist = _distributions[distributionId];
-        amount = _partOf(dist, distributionId, msg.sender);
+        amount = _partOf(dist, distributionId, msg.sender, m);
 
         // Effect: advance the cursor.
-        _nextClaim[msg.sender] = distributionId + 1;
+        // Overflow not possible: distributionId <= _distributionCount, far below 2^64 (one per deal).
+        _members[msg.sender].nextClaim = uint64(distributionId + 1);
         emit Claimed(distributionId, msg.sender, amount);
 
         // Interaction: send the credits.
@@ -214,16 +226,17 @@ contract DataCooperative is IDataCooperative, AccessControl {
         if (dist.totalShares == 0) revert CooperativeUnknownDistribution(distributionId);
     }
 
-    function _isClaimed(uint256 distributionId, address member) private view returns (bool) {
-        return distributionId < _nextClaim[member];
-    }
-
-    function _partOf(BarterTypes.Distribution memory dist, uint256 distributionId, address member)
-        private
-        view
-        returns (uint256)
-    {
-        uint256 shares = _shares[member].upperLookupRecent(uint48(distributionId - 1));
+    /// @dev `member`'s part of distribution `distributionId`: from its slot `m` when its shares were last set
+    /// before the distribution opened (the checkpoint lookup would return the same), else from the checkpoints.
+    function _partOf(
+        BarterTypes.Distribution memory dist,
+        uint256 distributionId,
+        address member,
+        BarterTypes.Member memory m
+    ) private view returns (uint256) {
+        uint256 shares = distributionId > m.sharesSince
+            ? m.shares
+            : _shares[member].upperLookupRecent(uint48(distributionId - 1));
         return shares * dist.amount / dist.totalShares;
     }
 

@@ -78,6 +78,11 @@ class Supervised:
         return self._proc.pid if self._proc else None
 
     @property
+    def returncode(self) -> int | None:
+        """The exit status of a child that has exited, else None."""
+        return self._proc.poll() if self._proc else None
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -85,8 +90,17 @@ class Supervised:
               env: Mapping[str, str] | None = None, cwd: Path | None = None,
               poll_s: float = 0.01, run_as: tuple[int, int] | None = None,
               stop_signal: int = signal.SIGTERM) -> None:
-        """Start ``cmd`` and return once ``ready()`` is true; stop it and raise otherwise."""
-        log = open(self.log_path, "wb") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
+        """Start ``cmd`` and return once ``ready()`` is true; stop it and raise otherwise.
+        Output is appended to ``log_path``, so a restarted child's log keeps the earlier runs."""
+        self.launch(cmd, env=env, cwd=cwd, run_as=run_as, stop_signal=stop_signal)
+        self.wait_ready(ready, timeout=timeout, poll_s=poll_s)
+
+    def launch(self, cmd: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+               run_as: tuple[int, int] | None = None, stop_signal: int = signal.SIGTERM) -> None:
+        """Start ``cmd`` without waiting (call :meth:`wait_ready` next), e.g. to start several at
+        once. Call it from a thread that outlives the child: the parent-death signal follows the
+        thread that forked."""
+        log = open(self.log_path, "ab") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"{self.name}-", suffix=".log")
         self._log_file = log  # type: ignore[assignment]
         self._stop_signal = stop_signal
@@ -94,6 +108,11 @@ class Supervised:
                                       stdin=subprocess.DEVNULL, preexec_fn=child_setup(run_as),
                                       env=dict(env) if env is not None else None, cwd=cwd)
         atexit.register(self.stop)
+
+    def wait_ready(self, ready: Callable[[], bool], *, timeout: float, poll_s: float = 0.01) -> None:
+        """Return once ``ready()`` is true; stop the child and raise if it exits or times out."""
+        if self._proc is None:
+            raise NodeStartError(f"{self.name} was not started")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:

@@ -74,6 +74,10 @@ class LocalIpfsNode:
     def pid(self) -> int | None:
         return self._process.pid
 
+    @property
+    def running(self) -> bool:
+        return self._process.running
+
     def _env(self) -> dict[str, str]:
         return {**os.environ, "IPFS_PATH": str(self.repo), "DEBUG": ""}
 

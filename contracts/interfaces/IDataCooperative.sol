@@ -19,9 +19,11 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// distribution it claims, set when its shares are first set (so it starts at the first
 /// distribution after joining) and advanced by every claim; a distribution in which the member has
 /// no part is stepped over with a zero claim. A claim's gas does not depend on the number of
-/// members or series (the cursor lives in a slot written when the member joined); joining, leaving (shares set to 0) and share changes apply to later
-/// distributions only and never change what anyone already earned. The parts of one distribution
-/// never sum to more than its amount.
+/// members or series: the cursor and the member's latest shares live in one slot written by
+/// {setShares} (the admin pays its cold write), and a claim reads the share checkpoints only for a
+/// distribution opened before the member's last share change. Joining, leaving (shares set to 0)
+/// and share changes apply to later distributions only and never change what anyone already earned.
+/// The parts of one distribution never sum to more than its amount.
 interface IDataCooperative is IAccessControl, IERC1155Receiver {
     /// @notice Emitted when `member`'s shares were set to `shares` (total now `totalShares`).
     event SharesSet(address indexed member, uint256 shares, uint256 totalShares);

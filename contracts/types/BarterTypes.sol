@@ -53,6 +53,14 @@ library BarterTypes {
         bytes32 keyHash; // keccak256(abi.encode(P.x, P.y)) of the provider's per-deal public key; 1 until accepted
     }
 
+    /// @notice A cooperative member's claim cursor and latest shares (one slot, written by setShares).
+    struct Member {
+        // slot 0
+        uint64 nextClaim; // the next distribution the member claims; 0 when it never had shares
+        uint64 sharesSince; // the distribution count when its shares were last set
+        uint128 shares; // its shares since then (its checkpoints hold the history)
+    }
+
     /// @notice Credits of one series a cooperative received in one transfer, shared pro rata
     /// among the members' shares at that moment.
     struct Distribution {

@@ -9,6 +9,16 @@ through its cooperative contract; the provider disputes.
 Budgets (issue 6): release <= 70,000; dispute <= 150,000; member claim <= 60,000 at 3 and at
 1,000 members; accept <= 250,000. A member's first claim of a series creates its ERC-1155
 balance, which costs what a plain ERC-1155 transfer to a new holder costs (shown as baseline).
+
+Why a first claim stays above 60,000: the claim is that transfer (57,078 here, of which 21,000 is the
+transaction and 22,100 the new balance slot) plus what a pull claim cannot avoid: the cold call into
+the credits contract (2,600), reading and advancing the member's one slot (cursor and shares:
+2,100 + 2,900), reading the distribution (2,100) and the Claimed event; about 62,000 before any
+execution. The member's slot is written by ``setShares`` (the admin pays the cold write), so a claim
+by a member who already holds credits of the series stays well within the budget.
+
+The very first acceptance on a fresh deployment costs 17,100 more (256,202): it creates the protocol's
+first series, writing the series counter from zero. Every later acceptance is measured here.
 """
 
 from __future__ import annotations

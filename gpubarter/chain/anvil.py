@@ -79,6 +79,10 @@ class LocalChain:
     def pid(self) -> int | None:
         return self._process.pid
 
+    @property
+    def running(self) -> bool:
+        return self._process.running
+
     def start(self, *, timeout: float = 15.0) -> LocalChain:
         binary = anvil_binary()
         if self.requested_port is not None:

@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
 from rich.table import Table
 
 from gpubarter.cli import app
 from gpubarter.cli.output import console
-from gpubarter.demo import run_demo
-from gpubarter.deploy_plan import WAD
+
+if TYPE_CHECKING:
+    from gpubarter.demo import DemoReport
 
 
 @app.command()
-def demo() -> None:
-    """Start a fresh local chain, deploy, run the scenario, print a summary."""
-    report = run_demo(say=console.print)
-    table = Table(title="GPU Barter demo summary")
-    table.add_column("role")
-    table.add_column("gas spent", justify="right")
-    table.add_column("CPT held", justify="right")
-    gas_by_role = report.gas_by_role()
-    for role in dict.fromkeys([*gas_by_role, *report.balances]):
-        gas, held = gas_by_role.get(role, 0), report.balances.get(role)
-        table.add_row(role, f"{gas:,}", "" if held is None else f"{held / WAD:,.2f}")
-    console.print(table)
-    console.print(f"demo finished in {report.seconds:.1f} s; the local chain is stopped")
+def demo(
+    workdir: Path | None = typer.Option(None, "--dir", help="Work dir of the demo's stack "
+                                        "[default: a fresh temp dir]; it is kept afterwards."),
+    no_ipfs: bool = typer.Option(False, "--no-ipfs", help="Use the embedded content store, no IPFS node."),
+) -> None:
+    """Start a fresh dev stack, run the scenario on it, print a summary; exit 1 if a step failed."""
+    from gpubarter.demo import run_demo
+
+    status = console.status("starting the dev stack (chain, deployment, IPFS, backend, oracle)…")
+    status.start()
+
+    def stack_up(stack: object) -> None:
+        status.stop()
+        console.print("the stack is up; running the scenario", markup=False)
+
+    try:
+        report = run_demo(say=lambda line: console.print(line, markup=False), workdir=workdir,
+                          ipfs=not no_ipfs, on_stack_up=stack_up)
+    finally:
+        status.stop()
+    console.print(f"the dev stack is stopped; the demo took {report.seconds:.1f} s")
+    console.print(summary(report))
+    if report.failures:
+        for failure in report.failures:
+            console.print(f"FAILED: {failure}", markup=False)
+        raise typer.Exit(code=1)
+
+
+def summary(report: DemoReport) -> Table:
+    table = Table(title="GPU Barter demo summary", show_header=False)
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("GPU-hours delivered", f"{report.gpu_hours_delivered:,.3f}")
+    table.add_row("key steps released", str(report.steps_released))
+    for role, gas in report.gas_by_role().items():
+        table.add_row(f"gas spent by {role}", f"{gas:,}")
+    for member, what in report.received.items():
+        table.add_row(f"{member} received", what)
+    table.add_row("failed steps", str(len(report.failures)))
+    return table

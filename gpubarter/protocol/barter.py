@@ -17,6 +17,8 @@ from web3.logs import DISCARD
 
 from gpubarter.chain.contracts import Deployment, contract_at
 from gpubarter.chain.tx import Sender, TxResult
+from gpubarter.errors import ChainError
+from gpubarter.protocol import sealing
 from gpubarter.protocol.credits import ComputeClient, Sent
 from gpubarter.protocol.sealing import KeyPair, Point, SealedKey
 
@@ -36,6 +38,47 @@ class OfferTerms:
 
     def encode(self) -> tuple[int, ...]:
         return astuple(self)
+
+
+DEAL_STATUS = ("none", "offered", "cancelled", "accepted", "cooperative faulted", "settled")
+
+
+@dataclass(frozen=True)
+class DealInfo:
+    """``BarterTypes.Deal`` with names; ``status`` is the enum's value (see :data:`DEAL_STATUS`)."""
+
+    deal_id: int
+    maker: str
+    status: int
+    steps: int
+    released: int
+    due_since: int
+    provider: str
+    start: int
+    end: int
+    series_id: int
+    gpu_seconds: int
+    dataset_id: int
+    key_timeout_s: int
+    class_id: int
+    bond_wei: int
+    disputed: bool
+    key_hash: bytes
+
+    @classmethod
+    def decode(cls, deal_id: int, raw: Any) -> DealInfo:
+        fields = list(raw)
+        fields[0], fields[5] = Web3.to_checksum_address(fields[0]), Web3.to_checksum_address(fields[5])
+        fields[15] = bytes(fields[15])
+        return cls(deal_id, *fields)
+
+    @property
+    def status_name(self) -> str:
+        return DEAL_STATUS[self.status]
+
+    def needed(self, step: int) -> int:
+        """GPU-seconds delivered that make ``step`` (1-based) due: ceil(step * gpuSeconds / K)."""
+        return -(-step * self.gpu_seconds // self.steps)
 
 
 class BarterClient(ComputeClient):
@@ -122,4 +165,33 @@ class BarterClient(ComputeClient):
         return self._send(self.escrow.functions.settle(deal_id))
 
     def deal(self, deal_id: int) -> Any:
-        return self.escrow.functions.dealOf(deal_id).call()
+        return self.sender.call(self.escrow.functions.dealOf(deal_id))
+
+    def deal_info(self, deal_id: int) -> DealInfo:
+        return DealInfo.decode(deal_id, self.deal(deal_id))
+
+    def manifest_of(self, dataset_id: int) -> tuple[str, str]:
+        """(owner, manifest CID) of dataset ``dataset_id``."""
+        ds = self.datasets.functions.getDataset(dataset_id).call()
+        return Web3.to_checksum_address(ds[0]), ds[6]
+
+    def public_key_of(self, deal: DealInfo) -> Point:
+        """The per-deal public key the provider accepted ``deal`` with (from its DealAccepted log)."""
+        logs = self.escrow.events.DealAccepted().get_logs(
+            from_block=0, argument_filters={"dealId": deal.deal_id})
+        for log in logs:
+            point = (log["args"]["px"], log["args"]["py"])
+            if sealing.key_hash(point) == deal.key_hash:
+                return point
+        raise ChainError(f"the public key of deal {deal.deal_id} is not in the chain's logs")
+
+    def released_key(self, deal: DealInfo, step: int, from_block: int = 0) -> SealedKey:
+        """The sealed key released for ``step`` (its KeyReleased log, checked against the escrow's hash)."""
+        logs = self.escrow.events.KeyReleased().get_logs(
+            from_block=from_block, argument_filters={"dealId": deal.deal_id, "step": step})
+        want = self.escrow.functions.releaseHashOf(deal.deal_id, step).call()
+        for log in logs:
+            sealed = SealedKey((log["args"]["rx"], log["args"]["ry"]), bytes(log["args"]["c"]))
+            if sealing.release_hash(sealed) == bytes(want):
+                return sealed
+        raise ChainError(f"step {step} of deal {deal.deal_id} was not released (no matching KeyReleased log)")
