@@ -23,11 +23,16 @@ def test_providers_classes_and_series_match_the_chain(world: World, client):
     assert client.get(f"/api/v1/providers/{provider.lower()}").json() == {
         "address": provider, "metadata_cid": "bafkreiprovidermetadata", "stake": str(chain.stake),
         "locked": str(chain.locked), "unbonding": "0", "unbonding_end": 0, "slashed": "0",
-        "registered_block": client.get(f"/api/v1/providers/{provider}").json()["registered_block"]}
+        "registered_block": client.get(f"/api/v1/providers/{provider}").json()["registered_block"],
+        "status": "staked"}
     assert chain.stake == STAKE and chain.locked > 0
     staked = all_pages(client, "/api/v1/providers", status="staked")
     assert [p["address"] for p in staked] == [provider, world.provider2.sender.address]
-    assert all_pages(client, "/api/v1/providers", status="unstaked") == []
+    assert all_pages(client, "/api/v1/providers", status="registered") == []
+    world.provider2.request_unstake(STAKE)  # all of it: provider2 backs no credits
+    unbonding = shown(client, "/api/v1/providers", lambda items: len(items) == 1, status="unbonding")
+    assert unbonding[0]["address"] == world.provider2.sender.address
+    assert (unbonding[0]["stake"], unbonding[0]["unbonding"]) == ("0", str(STAKE))
 
     classes = all_pages(client, "/api/v1/classes")
     assert [(c["class_id"], c["name"], c["collateral_rate"]) for c in classes] == [
@@ -100,6 +105,7 @@ BAD = [
     ("/api/v1/providers/0x0000000000000000000000000000000000000001", 404, "not-found"),
     ("/api/v1/providers/0x12", 422, "invalid-request"),
     ("/api/v1/providers?status=sleeping", 422, "invalid-request"),
+    ("/api/v1/providers?status=unstaked", 422, "invalid-request"),
     ("/api/v1/classes/99", 404, "not-found"),
     ("/api/v1/classes/70000", 422, "invalid-request"),
     ("/api/v1/series/424242", 404, "not-found"),
