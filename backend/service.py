@@ -18,6 +18,7 @@ from web3 import Web3
 from backend.api.app import create_app
 from backend.db import make_engine, migrate, session_factory
 from backend.indexer.follower import Follower
+from backend.indexer.projections import ResourceProjector
 from backend.market.service import Market
 from backend.settings import ApiSettings
 from gpubarter.chain.contracts import Deployment
@@ -41,8 +42,9 @@ class BackendService:
         migrate(self.engine)
         self.sessions = session_factory(self.engine)
         self.market = Market.of(self.w3, self.deployment, self.sessions)
+        projectors = (ResourceProjector(), *([self.market.projector] if self.market else []))
         self.follower = Follower(self.w3, self.deployment, self.sessions, confirmations=self.confirmations,
-                                 projectors=[self.market.projector] if self.market else [])
+                                 projectors=projectors)
         self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)
         self._stop = threading.Event()

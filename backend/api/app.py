@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.api import auth, events, health, market, problems
+from backend.api import auth, events, health, market, problems, resources
 from backend.api.limits import BodySizeLimit
 from backend.api.metrics import RequestMetrics, metrics_app
 from backend.settings import ApiSettings
@@ -34,6 +34,8 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
 
     for module in (health, auth, events, market):
         app.include_router(module.router, prefix=API_PREFIX)
+    for router in resources.ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
 
     registry = CollectorRegistry()
     app.mount("/metrics", metrics_app(registry))

@@ -53,18 +53,32 @@ def _json_safe(value: Any, typ: str) -> Any:
     return value
 
 
+@lru_cache(maxsize=64)
+def _specs(contract: str) -> dict[str, EventSpec]:
+    """Topic 0 (hex) -> event spec, for every event of ``contract``'s ABI."""
+    specs: dict[str, EventSpec] = {}
+    for item in load_artifact(contract)["abi"]:
+        if item.get("type") == "event" and not item.get("anonymous"):
+            sig = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
+            specs["0x" + keccak(text=sig).hex()] = EventSpec.from_abi(contract, item)
+    return specs
+
+
 class LogDecoder:
     """Topic-0 and address -> event spec, for every contract in a deployment."""
 
     def __init__(self, deployment: Deployment) -> None:
         self.by_address: dict[str, dict[str, EventSpec]] = {}  # lower-case address -> topic0 hex
         for name, address in deployment.contracts.items():
-            specs: dict[bytes, EventSpec] = {}
-            for item in load_artifact(name)["abi"]:
-                if item.get("type") == "event" and not item.get("anonymous"):
-                    sig = f"{item['name']}({','.join(abi_type(i) for i in item['inputs'])})"
-                    specs["0x" + keccak(text=sig).hex()] = EventSpec.from_abi(name, item)
-            self.by_address[address.lower()] = specs
+            self.watch(address, name)
+
+    def watch(self, address: str, contract: str) -> bool:
+        """Decode the events of ``contract`` at ``address`` too (e.g. a cooperative a factory created);
+        False when it was already watched."""
+        if address.lower() in self.by_address:
+            return False
+        self.by_address[address.lower()] = _specs(contract)
+        return True
 
     @property
     def addresses(self) -> list[str]:

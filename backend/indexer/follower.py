@@ -26,8 +26,16 @@ from gpubarter.chain.contracts import Deployment
 log = logging.getLogger("gpubarter.indexer")
 
 
+#: Contracts a protocol factory creates: (factory, event) -> (the event's address argument, child contract).
+#: The follower indexes the children's events too, from the block they were created in.
+CHILD_CONTRACTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("CooperativeFactory", "CooperativeCreated"): ("cooperative", "DataCooperative"),
+}
+
+
 class Projector(Protocol):
-    """Keeps resource tables in step with events; rebuilt from ``events`` after a reorg."""
+    """Keeps resource tables in step with events; rebuilt from ``events`` after a reorg, and when the
+    index was projected by another ``version`` of it (an optional int attribute, default 1)."""
 
     def reset(self, session: Session) -> None: ...
 
@@ -59,6 +67,8 @@ class Follower:
         self.projectors = tuple(projectors)
         self.name = name
         self.decoder = LogDecoder(deployment)
+        self._children_loaded = False
+        self._projections_checked = False
 
     # ------------------------------------------------------------------ public
 
@@ -74,6 +84,7 @@ class Follower:
     def step(self) -> StepResult:
         with self.sessions() as session, session.begin():
             cursor = self._load_cursor(session)
+            self._ensure_projections(session)
             rewound = self._rewind_if_reorged(session, cursor)
             start = cursor.block_number + 1
             head = self.head()
@@ -148,6 +159,26 @@ class Follower:
         session.flush()
         return ancestor
 
+    def _ensure_projections(self, session: Session) -> None:
+        """Rebuild the projections once from the stored events when they were built by another
+        version of the projector (or never: an index that predates them)."""
+        if self._projections_checked:
+            return
+        stale = False
+        for p in self.projectors:
+            name = f"projector:{type(p).__name__}"[:64]
+            version = int(getattr(p, "version", 1))
+            mark = session.get(Cursor, name)
+            if mark is None or mark.block_number != version:
+                stale = True
+                session.merge(Cursor(name=name, chain_id=self.deployment.chain_id, block_number=version,
+                                     block_hash=""))
+        if stale:  # checked again next step: this transaction may still roll back
+            log.info("rebuilding resource projections from the stored events")
+            self._rebuild_projections(session)
+        else:
+            self._projections_checked = True
+
     def _rebuild_projections(self, session: Session) -> None:
         if not self.projectors:
             return
@@ -158,21 +189,28 @@ class Follower:
             for p in self.projectors:
                 p.apply(session, event)
 
-    def _get_logs(self, start: int, end: int) -> list[dict[str, Any]]:
+    def _get_logs(self, start: int, end: int, addresses: list[str] | None = None) -> list[dict[str, Any]]:
         """Raw ``eth_getLogs`` (hex strings): web3's per-log formatting costs more than decoding."""
         resp = self.w3.provider.make_request("eth_getLogs", [{
-            "fromBlock": hex(start), "toBlock": hex(end), "address": self.decoder.addresses}])
+            "fromBlock": hex(start), "toBlock": hex(end), "address": addresses or self.decoder.addresses}])
         if "error" in resp:
             raise RuntimeError(f"eth_getLogs failed: {resp['error']}")
         return list(resp["result"])
 
-    def _index_range(self, session: Session, cursor: Cursor, start: int, end: int) -> int:
-        end_hash = self._chain_hash(end)
-        logs = self._get_logs(start, end)
-        if end_hash is None or self._chain_hash(end) != end_hash:
-            return 0  # the chain moved under us: the next step re-checks and retries
-        rows: list[dict[str, Any]] = []
-        blocks: dict[int, str] = {end: end_hash}
+    def _watch_children(self, session: Session) -> None:
+        """Watch the contracts that protocol factories created (known from indexed events)."""
+        if self._children_loaded:
+            return
+        for (contract, name), (arg, child) in CHILD_CONTRACTS.items():
+            for args in session.scalars(select(ChainEvent.args).where(ChainEvent.contract == contract,
+                                                                      ChainEvent.name == name)):
+                self.decoder.watch(args[arg], child)
+        self._children_loaded = True
+
+    def _decode(self, logs: list[dict[str, Any]], rows: list[dict[str, Any]],
+                blocks: dict[int, str]) -> list[str]:
+        """Decode ``logs`` into event rows; returns the addresses of child contracts they created."""
+        created: list[str] = []
         for entry in logs:
             decoded = self.decoder.decode(entry)
             if decoded is None:
@@ -184,6 +222,23 @@ class Follower:
                          "tx_hash": entry["transactionHash"], "log_index": int(entry["logIndex"], 16),
                          "contract": spec.contract, "address": checksum(entry["address"]),
                          "name": spec.name, "args": args})
+            child = CHILD_CONTRACTS.get((spec.contract, spec.name))
+            if child is not None and self.decoder.watch(args[child[0]], child[1]):
+                created.append(args[child[0]])
+        return created
+
+    def _index_range(self, session: Session, cursor: Cursor, start: int, end: int) -> int:
+        self._watch_children(session)
+        end_hash = self._chain_hash(end)
+        logs = self._get_logs(start, end)
+        rows: list[dict[str, Any]] = []
+        blocks: dict[int, str] = {end: end_hash} if end_hash else {}
+        created = self._decode(logs, rows, blocks)
+        if created:  # contracts created in this range: their own events of the range too
+            self._decode(self._get_logs(start, end, created), rows, blocks)
+            rows.sort(key=lambda r: (r["block_number"], r["log_index"]))
+        if end_hash is None or self._chain_hash(end) != end_hash:
+            return 0  # the chain moved under us: the next step re-checks and retries
         if rows:
             session.execute(insert(ChainEvent), rows)
         for number, block_hash in blocks.items():

@@ -288,7 +288,7 @@ def test_market_migration_goes_down_and_up(database_url) -> None:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002")
+            command.downgrade(cfg, "0003")
         assert not {"market_orders", "market_fills"} & set(inspect(engine).get_table_names())
         migrate(engine)
         assert {"market_orders", "market_fills"} <= set(inspect(engine).get_table_names())

@@ -1,14 +1,14 @@
 """order relay: accepted orders and indexed fills
 
-Revision ID: 0003_market
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_market"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

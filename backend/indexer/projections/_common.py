@@ -1,0 +1,37 @@
+"""Helpers the projection modules share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.db.models import ChainEvent
+
+Handler = Callable[[Session, ChainEvent], None]
+Handlers = dict[tuple[str, str], Handler]
+T = TypeVar("T")
+
+
+def num(value: Any) -> int:
+    """An event's integer argument (the decoder gives values beyond 2^53 as strings)."""
+    return int(value)
+
+
+def plus(total: str, delta: int) -> str:
+    """A decimal-string amount moved by ``delta``."""
+    return str(int(total) + delta)
+
+
+def one(session: Session, model: type[T], **key: Any) -> T | None:
+    """The row of ``model`` with natural key ``key`` (rows added earlier in this transaction included)."""
+    q = select(model)
+    for column, value in key.items():
+        q = q.where(getattr(model, column) == value)
+    return session.scalars(q.limit(1)).first()
+
+
+def handlers(contract: str, **by_event: Handler) -> Handlers:
+    return {(contract, name): fn for name, fn in by_event.items()}
