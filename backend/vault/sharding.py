@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.vault.errors import DatasetInputError
+from backend.vault.errors import DatasetInputError, KTooLarge
 
 READ_CHUNK = 1024 * 1024
 KINDS = ("csv", "jsonl", "parquet", "bytes", "folder")
@@ -55,7 +55,7 @@ def check_k(k: int, available: int, unit: str, path: Path) -> None:
     if k < 1:
         raise DatasetInputError(f"K must be at least 1 (one shard per release step), got {k}")
     if k > available:
-        raise DatasetInputError(f"K={k} is larger than the data: {path} has only {available} "
+        raise KTooLarge(f"K={k} is larger than the data: {path} has only {available} "
                                 f"{unit}; choose K <= {available}")
 
 

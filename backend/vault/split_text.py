@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.vault.errors import DatasetInputError
+from backend.vault.errors import DatasetInputError, KTooLarge
 from backend.vault.sharding import READ_CHUNK, ShardPlan, ShardSource, read_range, stat_input
 
 _QUOTE = b'"'
@@ -111,7 +111,7 @@ def plan_text(path: Path, k: int, kind: str) -> ShardPlan:
     if total_rows == 0:
         raise DatasetInputError(f"{path} has no data rows")
     if len(cuts) - 1 < k or any(r == 0 for r in rows):
-        raise DatasetInputError(f"K={k} is larger than the data: {path} has only {total_rows} "
+        raise KTooLarge(f"K={k} is larger than the data: {path} has only {total_rows} "
                                 f"rows; choose K <= {total_rows}")
 
     def produce(a: int, b: int) -> Iterator[bytes]:
