@@ -42,6 +42,7 @@ class BackendService:
                                  confirmations=self.confirmations)
         self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)
+        self.app.state.w3, self.app.state.deployment = self.w3, self.deployment  # role checks
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._server: uvicorn.Server | None = None

@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.api import auth, events, health, problems
+from backend.api import appraisals, auth, events, health, problems, uploads
 from backend.api.limits import BodySizeLimit
 from backend.api.metrics import RequestMetrics, metrics_app
 from backend.settings import ApiSettings
@@ -32,13 +32,14 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     app.state.siwe_domain = settings.siwe_domain or f"{settings.host}:{settings.port}"
     problems.install(app)
 
-    for module in (health, auth, events):
+    for module in (health, auth, events, uploads, appraisals):
         app.include_router(module.router, prefix=API_PREFIX)
 
     registry = CollectorRegistry()
     app.mount("/metrics", metrics_app(registry))
     app.add_middleware(RequestMetrics, registry=registry)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       streamed=(f"{API_PREFIX}/uploads", f"{API_PREFIX}/appraisals/file"))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],

@@ -48,7 +48,12 @@ class ShardPlan:
 def detect_kind(path: Path) -> str:
     if path.is_dir():
         return "folder"
-    return _SUFFIXES.get(path.suffix.lower(), "bytes")
+    return kind_of_name(path.name)
+
+
+def kind_of_name(name: str) -> str:
+    """The kind a file name's extension says (``bytes`` when it says nothing known)."""
+    return _SUFFIXES.get(Path(name).suffix.lower(), "bytes")
 
 
 def check_k(k: int, available: int, unit: str, path: Path) -> None:

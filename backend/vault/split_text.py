@@ -44,7 +44,7 @@ def _next_row_end(data: bytes, start: int, in_quotes: bool, quoted: bool) -> int
     return -1
 
 
-def _header(path: Path, quoted: bool) -> bytes:
+def header_row(path: Path, quoted: bool) -> bytes:
     with path.open("rb") as f:
         head = f.read(_SCAN_CHUNK)
     end = _next_row_end(head, 0, False, quoted)
@@ -103,7 +103,7 @@ def _schema(kind: str, path: Path, header: bytes) -> dict[str, object]:
 def plan_text(path: Path, k: int, kind: str) -> ShardPlan:
     size = stat_input(path)
     quoted = kind == "csv"
-    header = _header(path, quoted) if kind == "csv" else b""
+    header = header_row(path, quoted) if kind == "csv" else b""
     if k < 1:
         raise DatasetInputError(f"K must be at least 1 (one shard per release step), got {k}")
     cuts, rows = _scan(path, k, len(header), size, quoted)
