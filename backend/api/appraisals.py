@@ -93,7 +93,8 @@ def _appraise_upload(request: Request, body: AppraisalCreate, user: str) -> Appr
         try:
             manifest = load_manifest(vault.store, upload.manifest_cid)
             keys = vault.keystore(upload.owner).load(upload.manifest_cid)
-            path = restore_dataset(vault.store, manifest, keys, Path(tmp), upload.name)
+            path = restore_dataset(vault.store, manifest, keys, Path(tmp), upload.name,
+                                   mtime=upload.created_at)
         except VaultError as exc:
             raise vault_problem(exc) from None
         fmt = manifest.kind if manifest.kind in ("csv", "jsonl") else None

@@ -86,7 +86,11 @@ class DatasetProfile:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        for folder_only in ("files", "schema_check"):
+            if out[folder_only] is None:
+                del out[folder_only]
+        return out
 
 
 def file_sha256(path: Path) -> str:

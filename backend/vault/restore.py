@@ -10,6 +10,7 @@ folder as the folder. Raw bytes have no rows to appraise and are refused.
 
 from __future__ import annotations
 
+import os
 import tarfile
 from pathlib import Path
 from typing import BinaryIO
@@ -35,8 +36,21 @@ class _SkipFirst:
 
 
 def restore_dataset(store: ContentStore, manifest: Manifest, keys: list[bytes], out_dir: Path,
-                    name: str) -> Path:
-    """Write the plaintext into ``out_dir / name`` (a file or a folder) and return that path."""
+                    name: str, *, mtime: float | None = None) -> Path:
+    """Write the plaintext into ``out_dir / name`` (a file or a folder) and return that path.
+
+    ``mtime`` (e.g. when the dataset was sealed) is given to every restored file, so what
+    reads file times (the appraisal's freshness without a timestamp column) sees the
+    same time on every restore."""
+    target = _restore(store, manifest, keys, out_dir, name)
+    if mtime is not None:
+        for path in [target, *target.rglob("*")]:
+            os.utime(path, (mtime, mtime))
+    return target
+
+
+def _restore(store: ContentStore, manifest: Manifest, keys: list[bytes], out_dir: Path,
+             name: str) -> Path:
     if manifest.kind == "bytes":
         raise DatasetInputError("this dataset was sealed as raw bytes: there are no rows to "
                                 "appraise; upload it as csv, jsonl or parquet")
