@@ -121,3 +121,33 @@ def test_ipfs_down_is_refused_and_writes_no_keys(w3, deployment, database_url, v
         assert not (vault / "keys").exists()
         assert rows(svc) == {"uploads": 0, "appraisals": 0}
         assert not [p for p in (vault / "spool").rglob("*") if p.is_file()]
+
+
+@pytest.fixture(scope="module")
+def ipfs_node(tmp_path_factory):
+    from backend.vault.ipfs_node import LocalIpfsNode
+
+    with LocalIpfsNode(repo=tmp_path_factory.mktemp("ipfs-repo")) as node:
+        yield node
+
+
+def test_upload_into_the_configured_ipfs_node(w3, deployment, database_url, vault, user, ipfs_node):
+    from backend.vault.ipfs_store import IpfsStore
+
+    with open_service(w3, deployment, database_url, vault, ipfs_api=ipfs_node.api_url) as svc, \
+            httpx.Client(base_url=svc.url, timeout=60) as client:
+        auth = bearer(client, user)
+        r = upload(client, CSV.encode(), auth, k=2, name="scores.csv")
+        assert r.status_code == 201, r.text
+        cid = r.json()["manifest_cid"]
+        store = IpfsStore(ipfs_node.api_url, timeout_s=30, spool_dir=vault / "check")
+        manifest = load_manifest(store, cid)  # the manifest and shards are on the node
+        assert all(store.has(s.cid) for s in manifest.shards)
+        store.close()
+        assert not (vault / "store").exists()  # nothing went to the embedded store
+        keys = json.loads((vault / "keys" / user.address.lower() / f"{cid}.json").read_text())["keys"]
+        assert not any(k in manifest.to_bytes().decode() for k in keys)
+        appraisal = client.post("/api/v1/appraisals", headers=auth,
+                                json={"manifest_cid": cid, "gpu_class": "nvidia-h100-80gb"})
+        assert appraisal.status_code == 200, appraisal.text
+        assert appraisal.json()["report"]["profile"]["rows"] == 400
