@@ -122,8 +122,8 @@ async def appraise_file(
     user: CurrentUser,
     gpu_class: Annotated[str, Query(max_length=64, description="The GPU class to value in.")],
     fmt: Annotated[FileFormat, Query(alias="format")],
-    name: Annotated[str | None, Query(pattern=NAME, description="The dataset's name in the report.")
-                    ] = None,
+    name: Annotated[str | None, Query(pattern=NAME, max_length=200,
+                                      description="The dataset's name in the report.")] = None,
     inputs: Annotated[str | None, Query(max_length=MAX_INPUTS_CHARS,
                                         description="The valuation inputs as JSON.")] = None,
 ) -> AppraisalPublic:

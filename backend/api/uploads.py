@@ -37,7 +37,8 @@ from backend.vault.sharding import kind_of_name
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 
 UploadFormat = Literal["csv", "jsonl", "parquet", "bytes"]
-NAME = r"^[^/\\\x00-\x1f]{1,200}$"
+#: A file name: no path separators or control characters, not "." or "..".
+NAME = r"^[^/\\\x00-\x1f]*[^./\\\x00-\x1f][^/\\\x00-\x1f]*$"
 MAX_K = 256  # DatasetRegistry.MAX_STEPS
 
 
@@ -98,7 +99,8 @@ async def upload(
     fmt: Annotated[UploadFormat | None, Query(alias="format", description=(
         "csv and jsonl split on rows, parquet on row groups, bytes on byte ranges; default "
         "from the name's extension, else bytes."))] = None,
-    name: Annotated[str | None, Query(pattern=NAME, description="The dataset's name.")] = None,
+    name: Annotated[str | None, Query(pattern=NAME, max_length=200,
+                                      description="The dataset's name.")] = None,
     owner: Annotated[str | None, Query(pattern=ADDRESS, description=(
         "Act for this cooperative (you must hold its DEFAULT_ADMIN_ROLE); default: yourself."))
     ] = None,

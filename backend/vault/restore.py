@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,8 +66,9 @@ def _restore(store: ContentStore, manifest: Manifest, keys: list[bytes], out_dir
         return target
     target.mkdir()
     for i in range(manifest.k):
-        part = out_dir / f".shard-{i}"
-        with part.open("wb") as f:
+        fd, name_of_part = tempfile.mkstemp(prefix=".shard-", dir=out_dir)  # never ``target``
+        part = Path(name_of_part)
+        with os.fdopen(fd, "wb") as f:
             decrypt_shard(store, manifest, i, keys[i], f)
         if manifest.kind == "parquet":
             part.rename(target / f"part-{i:05d}.parquet")

@@ -90,10 +90,9 @@ def _encrypt_and_hash(view: memoryview, total: int, cid_leaves: bool) -> None:
         for i in range(0, min(len(view), total - done), _CHUNK):
             chunk = view[i:i + _CHUNK]
             digest.update(chunk)
-            n = enc.update_into(chunk, out)
+            cipher = enc.update_into(chunk, out)
             if cid_leaves:
-                cipher = memoryview(out)[:n]
-                for j in range(0, n, CHUNK_SIZE):
+                for j in range(0, len(cipher), CHUNK_SIZE):
                     hashlib.sha256(cipher[j:j + CHUNK_SIZE]).digest()
             done += len(chunk)
     enc.finish()
@@ -144,8 +143,10 @@ def cpu_breakdown(src: Path, sample: bytes, tmp: Path, total: int = 256 * MIB) -
             builder.update(view)
         builder.finish()
 
+    file_bytes = min(src.stat().st_size, reps * len(view))
+
     def read() -> None:
-        for _ in read_range(src, 0, reps * len(view)):
+        for _ in read_range(src, 0, file_bytes):
             pass
 
     def write() -> None:
@@ -167,7 +168,7 @@ def cpu_breakdown(src: Path, sample: bytes, tmp: Path, total: int = 256 * MIB) -
             c0 = time.process_time()
             fn()
             cpu = min(cpu, time.process_time() - c0)
-        out_s[name] = cpu / (reps * len(view)) * GIB
+        out_s[name] = cpu / (file_bytes if fn is read else reps * len(view)) * GIB
     return out_s
 
 

@@ -83,6 +83,8 @@ def test_cooperative_admin_uploads_for_the_cooperative(client, vault, user, coop
     ("unknown format", 422, "invalid-request"),
     ("data not in the format", 422, "bad-dataset"),
     ("bad owner address", 422, "invalid-request"),
+    ("name is a path", 422, "invalid-request"),
+    ("name is ..", 422, "invalid-request"),
 ])
 def test_refusals_leave_nothing_behind(live, vault, user, coop, case, status, code):
     svc, client = live
@@ -104,6 +106,8 @@ def test_refusals_leave_nothing_behind(live, vault, user, coop, case, status, co
         "unknown format": lambda: upload(client, CSV.encode(), auth, k=1, format="xml"),
         "data not in the format": lambda: upload(client, b"not json\n{}\n", auth, k=1, format="jsonl"),
         "bad owner address": lambda: upload(client, CSV.encode(), auth, k=1, owner="0x1234"),
+        "name is a path": lambda: upload(client, CSV.encode(), auth, k=1, name="../../etc/x.csv"),
+        "name is ..": lambda: upload(client, CSV.encode(), auth, k=1, name=".."),
     }[case]()
     assert (r.status_code, r.json()["code"]) == (status, code), r.text
     assert r.headers["content-type"] == "application/problem+json"
