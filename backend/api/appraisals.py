@@ -6,7 +6,7 @@ records) so ``GET /appraisals/{hash}`` gives back exactly those bytes' content.
   CID. The server restores its plaintext with the owner's keys (so only the owner, or an
   admin of the owning cooperative, may ask), appraises it and deletes the plaintext.
 - ``POST /appraisals/file``: the dataset is the request body (streamed to disk), the
-  inputs a JSON query parameter.
+  inputs a JSON query parameter (at most 1,000 characters).
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ router = APIRouter(prefix="/appraisals", tags=["appraisals"])
 
 HASH = r"^0x[0-9a-f]{64}$"
 FileFormat = Literal["csv", "tsv", "jsonl", "parquet"]
-MAX_INPUTS_CHARS = 64 * 1024
+#: Inputs travel in the query string, which with the rest of the request head must stay
+#: under the HTTP server's 16 KiB head limit even when every character is percent-encoded
+#: UTF-8 (12 bytes); larger inputs: upload the data and appraise it by CID (JSON body).
+MAX_INPUTS_CHARS = 1000
 
 
 class AppraisalCreate(BaseModel):
