@@ -22,6 +22,7 @@ from web3 import Web3
 from backend.api.problems import Problem
 from backend.settings import ApiSettings
 from backend.vault.embedded_store import EmbeddedStore
+from backend.vault.errors import VaultError
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
 from backend.vault.store import ContentStore
@@ -61,7 +62,11 @@ def vault_of(request: Request) -> ServerVault:
     """The app's vault, opened on first use (an app that takes no uploads creates nothing)."""
     vault: ServerVault | None = getattr(request.app.state, "vault", None)
     if vault is None:
-        vault = request.app.state.vault = ServerVault.from_settings(request.app.state.settings)
+        try:
+            vault = ServerVault.from_settings(request.app.state.settings)
+        except VaultError as exc:
+            raise Problem(503, "store-unavailable", str(exc)) from None
+        request.app.state.vault = vault
     return vault
 
 

@@ -115,13 +115,17 @@ def test_refusals_leave_nothing_behind(live, vault, user, coop, case, status, co
     assert rows(svc) == {"uploads": 0, "appraisals": 0}
 
 
-def test_ipfs_down_is_refused_and_writes_no_keys(w3, deployment, database_url, vault, user):
+@pytest.mark.parametrize(("api", "message"), [
+    (None, "cannot reach an IPFS node"),
+    ("not an address", "is not an IPFS API address"),
+])
+def test_ipfs_down_is_refused_and_writes_no_keys(w3, deployment, database_url, vault, user, api, message):
     with open_service(w3, deployment, database_url, vault,
-                      ipfs_api=f"http://127.0.0.1:{free_port()}", ipfs_timeout_s=3) as svc, \
+                      ipfs_api=api or f"http://127.0.0.1:{free_port()}", ipfs_timeout_s=3) as svc, \
             httpx.Client(base_url=svc.url, timeout=30) as client:
         r = upload(client, CSV.encode(), bearer(client, user), k=2, format="csv")
         assert (r.status_code, r.json()["code"]) == (503, "store-unavailable"), r.text
-        assert "cannot reach an IPFS node" in r.json()["detail"]
+        assert message in r.json()["detail"]
         assert not (vault / "keys").exists()
         assert rows(svc) == {"uploads": 0, "appraisals": 0}
         assert not [p for p in (vault / "spool").rglob("*") if p.is_file()]
