@@ -47,6 +47,7 @@ class BackendService:
                                  projectors=projectors)
         self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)
+        self.app.state.w3, self.app.state.deployment = self.w3, self.deployment  # role checks
         self._stop = threading.Event()
         self.app.state.market, self.app.state.stop_event = self.market, self._stop
         self._threads: list[threading.Thread] = []

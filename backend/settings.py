@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -15,6 +17,13 @@ class ApiSettings(BaseSettings):
     cors_origins: list[str] = []
     #: Largest request body accepted, in bytes (dataset uploads stream separately).
     max_body_bytes: int = 1 << 20
+    #: Largest dataset upload (``POST /uploads``, ``POST /appraisals/file``), streamed to disk.
+    max_upload_bytes: int = 8 << 30
+    #: The vault for uploads: its folder (embedded store, spool, owners' key stores) and,
+    #: when set, the IPFS node's API address (else the embedded store is used).
+    vault_dir: Path | None = None
+    ipfs_api: str | None = None
+    ipfs_timeout_s: float = 60.0
     #: Page size bounds for list endpoints.
     default_page_size: int = 50
     max_page_size: int = 500

@@ -179,10 +179,10 @@ def test_non_utf8_csv_is_refused(tmp_path):
         profile(path)
 
 
-def test_missing_file_and_directory_are_refused(tmp_path):
+def test_missing_file_and_empty_directory_are_refused(tmp_path):
     with pytest.raises(DatasetReadError, match="does not exist"):
         profile(tmp_path / "missing.csv")
-    with pytest.raises(DatasetReadError, match="not a regular file"):
+    with pytest.raises(DatasetReadError, match="holds no data files"):
         profile(tmp_path)
 
 

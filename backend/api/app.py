@@ -9,7 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.api import auth, events, health, market, problems, resources
+from backend.api import appraisals, auth, events, health, market, problems, resources, uploads
 from backend.api.limits import BodySizeLimit
 from backend.api.metrics import RequestMetrics, metrics_app
 from backend.settings import ApiSettings
@@ -32,7 +32,7 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     app.state.siwe_domain = settings.siwe_domain or f"{settings.host}:{settings.port}"
     problems.install(app)
 
-    for module in (health, auth, events, market):
+    for module in (health, auth, events, market, uploads, appraisals):
         app.include_router(module.router, prefix=API_PREFIX)
     for router in resources.ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
@@ -40,7 +40,8 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     registry = CollectorRegistry()
     app.mount("/metrics", metrics_app(registry))
     app.add_middleware(RequestMetrics, registry=registry)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       streamed=(f"{API_PREFIX}/uploads", f"{API_PREFIX}/appraisals/file"))
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["*"],

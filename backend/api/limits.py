@@ -1,4 +1,7 @@
-"""Refuse request bodies above a size limit before reading them into memory."""
+"""Refuse request bodies above a size limit before reading them into memory.
+
+Routes that stream their body to disk (dataset uploads) enforce their own, larger
+limit (``ApiSettings.max_upload_bytes``) and are named in ``streamed``."""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from backend.api.problems import problem_response
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: tuple[str, ...] = ()) -> None:
+        self.app, self.max_bytes, self.streamed = app, max_bytes, streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].rstrip("/") in self.streamed:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")

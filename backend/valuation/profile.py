@@ -73,6 +73,9 @@ class DatasetProfile:
     column_types: dict[str, str]
     freshness: Freshness
     labels: Labels | None
+    #: Folders only: each file's own profile, and how the files' schemas agree.
+    files: list[dict[str, Any]] | None = None
+    schema_check: dict[str, Any] | None = None
 
     def scores(self) -> dict[str, float]:
         """The quality dimensions, each in [0, 1]."""
@@ -83,7 +86,11 @@ class DatasetProfile:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        for folder_only in ("files", "schema_check"):
+            if out[folder_only] is None:
+                del out[folder_only]
+        return out
 
 
 def file_sha256(path: Path) -> str:
@@ -123,7 +130,7 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-class _Accumulator:
+class Accumulator:
     def __init__(self, inputs: DimensionalInputs) -> None:
         self.inputs = inputs
         self.rows = 0
@@ -183,46 +190,65 @@ class _Accumulator:
 
 def profile_dataset(path: Path, *, inputs: DimensionalInputs, as_of: datetime,
                     fmt: str | None = None) -> DatasetProfile:
-    """Measure ``path`` (CSV, TSV, JSONL or Parquet) in one streaming pass."""
+    """Measure ``path`` (a CSV, TSV, JSONL or Parquet file, or a folder of them) in one
+    streaming pass."""
     path = Path(path)
+    if path.is_dir():
+        from backend.valuation.folder import profile_folder
+
+        return profile_folder(path, inputs=inputs, as_of=as_of, fmt=fmt)
     size = check_file(path)
     fmt = detect_format(path, fmt)
-    wanted = {c for c in (inputs.timestamp_column, inputs.label_column) if c is not None}
-    acc = _Accumulator(inputs)
-    for chunk in read_chunks(path, fmt, wanted):
+    acc = Accumulator(inputs)
+    for chunk in read_chunks(path, fmt, wanted_columns(inputs)):
         acc.add(chunk)
+    return build_profile(acc, name=path.name, fmt=fmt, size=size, sha256=file_sha256(path),
+                         mtime=path.stat().st_mtime, inputs=inputs, as_of=as_of)
+
+
+def wanted_columns(inputs: DimensionalInputs) -> set[str]:
+    """The columns the profiler needs as values, not only as counts."""
+    return {c for c in (inputs.timestamp_column, inputs.label_column) if c is not None}
+
+
+def build_profile(acc: Accumulator, *, name: str, fmt: str, size: int, sha256: str, mtime: float,
+                  inputs: DimensionalInputs, as_of: datetime, inconsistent_cells: int = 0,
+                  **extra: Any) -> DatasetProfile:
+    """The profile of everything fed to ``acc``. ``inconsistent_cells``: cells that count
+    against schema consistency beyond what the values show (in a folder, the cells of
+    columns a file lacks); ``extra`` fills the folder fields."""
     if acc.rows == 0:
         bad = f" ({acc.malformed} malformed)" if acc.malformed else ""
-        raise DatasetReadError(f"{path.name} has no readable data rows{bad}")
+        raise DatasetReadError(f"{name} has no readable data rows{bad}")
     for role, column in (("label", inputs.label_column), ("timestamp", inputs.timestamp_column)):
         if column is not None and column not in acc.tags:
-            raise InputsError(f"{role} column {column!r} is not in {path.name}; its columns are "
+            raise InputsError(f"{role} column {column!r} is not in {name}; its columns are "
                               f"{acc.order}")
     n_cols = len(acc.order)
     cells = acc.rows * n_cols
     null_cells = cells - sum(acc.non_null.values())
-    types, conforming, checked = {}, 0, acc.malformed * n_cols
-    for name in acc.order:
-        kind, ok = dominant_type(acc.tags[name], text_inferred=fmt in ("csv", "tsv"))
-        types[name] = kind
+    types, conforming, checked = {}, 0, (acc.malformed * n_cols) + inconsistent_cells
+    for column in acc.order:
+        kind, ok = dominant_type(acc.tags[column], text_inferred=fmt in ("csv", "tsv"))
+        types[column] = kind
         conforming += ok
-        checked += acc.non_null[name]
+        checked += acc.non_null[column]
     distinct = acc.distinct_rows()
     return DatasetProfile(
-        name=path.name, format=fmt, bytes=size, sha256=file_sha256(path), rows=acc.rows,
+        name=name, format=fmt, bytes=size, sha256=sha256, rows=acc.rows,
         columns=n_cols, cells=cells, null_cells=null_cells,
         completeness=1 - null_cells / cells if cells else 0.0,
         duplicate_rows=acc.rows - distinct, uniqueness=distinct / acc.rows,
         malformed_rows=acc.malformed,
         schema_consistency=conforming / checked if checked else 1.0,
-        column_types=types, freshness=_freshness(acc, path, inputs, as_of),
+        column_types=types, freshness=_freshness(acc, mtime, inputs, as_of),
         labels=None if inputs.label_column is None else Labels(
             column=inputs.label_column, covered_rows=acc.label_rows,
             coverage=acc.label_rows / acc.rows, classes=len(acc.label_classes),
-            classes_capped=acc.label_capped))
+            classes_capped=acc.label_capped), **extra)
 
 
-def _freshness(acc: _Accumulator, path: Path, inputs: DimensionalInputs,
+def _freshness(acc: Accumulator, mtime: float, inputs: DimensionalInputs,
                as_of: datetime) -> Freshness:
     column = inputs.timestamp_column
     if column is not None:
@@ -232,7 +258,7 @@ def _freshness(acc: _Accumulator, path: Path, inputs: DimensionalInputs,
                               "(ISO 8601 text or Unix seconds)")
         source = f"column:{column}"
     else:
-        newest = oldest = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        newest = oldest = datetime.fromtimestamp(mtime, UTC)
         source = "file mtime"
     age_days = max((as_of - newest).total_seconds(), 0.0) / 86_400
     half_life = inputs.freshness_half_life_days

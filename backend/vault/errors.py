@@ -13,6 +13,10 @@ class DatasetInputError(VaultError):
     """The dataset cannot be read or cannot be split as asked (empty, unreadable, K too large)."""
 
 
+class KTooLarge(DatasetInputError):
+    """More shards (release steps) were asked for than the data has rows, files or bytes."""
+
+
 class StoreUnavailable(VaultError):
     """The content store (an IPFS node) is down, too slow or refused a request."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backend.vault.errors import DatasetInputError
+from backend.vault.errors import DatasetInputError, KTooLarge
 
 READ_CHUNK = 1024 * 1024
 KINDS = ("csv", "jsonl", "parquet", "bytes", "folder")
@@ -48,14 +48,19 @@ class ShardPlan:
 def detect_kind(path: Path) -> str:
     if path.is_dir():
         return "folder"
-    return _SUFFIXES.get(path.suffix.lower(), "bytes")
+    return kind_of_name(path.name)
+
+
+def kind_of_name(name: str) -> str:
+    """The kind a file name's extension says (``bytes`` when it says nothing known)."""
+    return _SUFFIXES.get(Path(name).suffix.lower(), "bytes")
 
 
 def check_k(k: int, available: int, unit: str, path: Path) -> None:
     if k < 1:
         raise DatasetInputError(f"K must be at least 1 (one shard per release step), got {k}")
     if k > available:
-        raise DatasetInputError(f"K={k} is larger than the data: {path} has only {available} "
+        raise KTooLarge(f"K={k} is larger than the data: {path} has only {available} "
                                 f"{unit}; choose K <= {available}")
 
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from backend.vault.errors import DatasetInputError
+from backend.vault.errors import DatasetInputError, KTooLarge
 from backend.vault.sharding import READ_CHUNK, ShardPlan, ShardSource, read_range, stat_input
 
 _QUOTE = b'"'
@@ -44,7 +44,7 @@ def _next_row_end(data: bytes, start: int, in_quotes: bool, quoted: bool) -> int
     return -1
 
 
-def _header(path: Path, quoted: bool) -> bytes:
+def header_row(path: Path, quoted: bool) -> bytes:
     with path.open("rb") as f:
         head = f.read(_SCAN_CHUNK)
     end = _next_row_end(head, 0, False, quoted)
@@ -103,7 +103,7 @@ def _schema(kind: str, path: Path, header: bytes) -> dict[str, object]:
 def plan_text(path: Path, k: int, kind: str) -> ShardPlan:
     size = stat_input(path)
     quoted = kind == "csv"
-    header = _header(path, quoted) if kind == "csv" else b""
+    header = header_row(path, quoted) if kind == "csv" else b""
     if k < 1:
         raise DatasetInputError(f"K must be at least 1 (one shard per release step), got {k}")
     cuts, rows = _scan(path, k, len(header), size, quoted)
@@ -111,7 +111,7 @@ def plan_text(path: Path, k: int, kind: str) -> ShardPlan:
     if total_rows == 0:
         raise DatasetInputError(f"{path} has no data rows")
     if len(cuts) - 1 < k or any(r == 0 for r in rows):
-        raise DatasetInputError(f"K={k} is larger than the data: {path} has only {total_rows} "
+        raise KTooLarge(f"K={k} is larger than the data: {path} has only {total_rows} "
                                 f"rows; choose K <= {total_rows}")
 
     def produce(a: int, b: int) -> Iterator[bytes]:

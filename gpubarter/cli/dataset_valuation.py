@@ -152,7 +152,9 @@ def build_registration(*, manifest_cid: str | None, commitments_file: Path,
 
 @dataset_app.command()
 def appraise(
-    path: Annotated[Path, typer.Argument(help="The dataset file: CSV, TSV, JSONL or Parquet.")],
+    path: Annotated[Path, typer.Argument(
+        help="The dataset: a CSV, TSV, JSONL or Parquet file, or a folder of such files (one "
+             "format; profiled per file and combined).")],
     gpu_class: Annotated[str, typer.Option("--class", help="GPU class to value in, e.g. "
                                            "nvidia-h100-80gb.")],
     inputs: Annotated[Path | None, typer.Option(
