@@ -20,7 +20,7 @@ from gpubarter.deploy_plan import DeployParams
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Area fixture modules (tests/<name>.py, not test modules themselves).
-pytest_plugins = ["compute_world", "escrow_world", "exchange_world"]
+pytest_plugins = ["compute_world", "escrow_world", "exchange_world", "ipfs_world"]
 CHAIN_FIXTURES = {"chain", "w3", "accounts", "deployment"}
 
 

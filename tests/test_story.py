@@ -9,7 +9,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-from vault.conftest import ipfs_node  # noqa: F401  (the session's real IPFS node)
 from web3 import Web3
 
 from backend.vault.ipfs_node import LocalIpfsNode
@@ -21,7 +20,7 @@ from gpubarter.story import K, StoryEnv, run_story
 
 
 @pytest.fixture
-def ipfs_store(ipfs_node: LocalIpfsNode, tmp_path: Path) -> Iterator[IpfsStore]:  # noqa: F811
+def ipfs_store(ipfs_node: LocalIpfsNode, tmp_path: Path) -> Iterator[IpfsStore]:
     store = IpfsStore(ipfs_node.api_url, timeout_s=30, spool_dir=tmp_path / "spool")
     yield store
     store.close()

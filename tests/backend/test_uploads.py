@@ -131,14 +131,6 @@ def test_ipfs_down_is_refused_and_writes_no_keys(w3, deployment, database_url, v
         assert not [p for p in (vault / "spool").rglob("*") if p.is_file()]
 
 
-@pytest.fixture(scope="module")
-def ipfs_node(tmp_path_factory):
-    from backend.vault.ipfs_node import LocalIpfsNode
-
-    with LocalIpfsNode(repo=tmp_path_factory.mktemp("ipfs-repo")) as node:
-        yield node
-
-
 def test_upload_into_the_configured_ipfs_node(w3, deployment, database_url, vault, user, ipfs_node):
     from backend.vault.ipfs_store import IpfsStore
 

@@ -1,5 +1,5 @@
-"""Fixtures of the vault tests: one real IPFS node (js-ipfs on loopback, no peers) per
-session, and per test an embedded store, a key store and a spool folder in tmp_path."""
+"""Fixtures of the vault tests: a store on the session's real IPFS node (tests/ipfs_world.py),
+and per test an embedded store, a key store and a spool folder in tmp_path."""
 
 from __future__ import annotations
 
@@ -12,12 +12,6 @@ from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.ipfs_node import LocalIpfsNode
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
-
-
-@pytest.fixture(scope="session")
-def ipfs_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIpfsNode]:
-    with LocalIpfsNode(repo=tmp_path_factory.mktemp("ipfs-repo")) as node:
-        yield node
 
 
 @pytest.fixture
