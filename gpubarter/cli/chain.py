@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import threading
@@ -62,11 +61,11 @@ def node(
             if deploy_contracts:
                 session = ChainSession.open("local", rpc_url=chain.url)
                 deploy_all(session.sender, network="local", progress=_progress)
+            stop = threading.Event()  # handlers first: a Ctrl-C right after the prompt still stops cleanly
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
             console.print("press Ctrl-C to stop")
-            stop = threading.Event()
-            signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            with contextlib.suppress(KeyboardInterrupt):
-                stop.wait()
+            stop.wait()
         finally:
             state.unlink(missing_ok=True)
     console.print("local chain stopped")
