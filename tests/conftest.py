@@ -3,7 +3,9 @@ test isolated by ``evm_snapshot`` / ``evm_revert`` (brownie's ``fn_isolation``).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,24 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Area fixture modules (tests/<name>.py, not test modules themselves).
 pytest_plugins = ["compute_world", "escrow_world", "exchange_world", "ipfs_world"]
 CHAIN_FIXTURES = {"chain", "w3", "accounts", "deployment"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install and build, once, what every test process needs, before pytest-xdist starts its
+    workers: on a fresh clone, workers would otherwise race each other through npm, the compiler
+    and the PostgreSQL install. Each step is a quick check when already done."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller did it
+        return
+    from backend.db.pgserver import PostgresError, ensure_postgres
+    from backend.vault.ipfs_node import ensure_ipfs_node
+    from gpubarter.toolchain.compiler import compile_contracts
+    from gpubarter.toolchain.node import ensure_node_tools
+
+    ensure_node_tools(quiet=True)
+    compile_contracts()
+    ensure_ipfs_node(quiet=True)
+    with contextlib.suppress(PostgresError):  # the PostgreSQL tests report it themselves
+        ensure_postgres()
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +81,10 @@ def _isolation(request: pytest.FixtureRequest) -> Iterator[None]:
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
     yield
     w3.provider.make_request("evm_revert", [snapshot])
+    # anvil's revert rewinds its clock to the snapshot's block time, so the chain would fall behind
+    # the wall clock by every idle stretch of the session (and refuse the oracle's reports as future)
+    latest = w3.eth.get_block("latest")["timestamp"]
+    w3.provider.make_request("evm_setTime", [max(int(time.time()), latest + 1)])
     for sender in senders:
         sender.reset_nonce()
 
