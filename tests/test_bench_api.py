@@ -3,11 +3,13 @@ open-loop load generator process and its statistics (the numbers themselves come
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
 from gpubarter.bench import api
-from gpubarter.bench._load import percentile
+from gpubarter.bench._load import _get, percentile
 
 
 def test_percentile_is_nearest_rank():
@@ -32,3 +34,47 @@ def test_seeded_index_served_and_driven_open_loop(tmp_path):
     missing = answered["/api/v1/series/999999"]  # every third request: a 404 is an error, never an answer
     assert (missing["n"], missing["errors"]) == (0, 13)
     assert api.passes(result, 40) is False  # errors fail a step of the rate search
+
+
+def test_request_on_a_keep_alive_connection_the_server_closed_is_sent_again():
+    """A server closes idle keep-alive connections; a pooled one it closed is no server error."""
+    connections = []
+
+    async def serve_one_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        writer.close()  # as after its keep-alive timeout
+
+    async def scenario() -> list[int]:
+        server = await asyncio.start_server(serve_one_then_close, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool: list = []
+        try:
+            first = await _get(pool, port, "/a")
+            await asyncio.sleep(0.05)  # the server has closed the pooled connection
+            second = await _get(pool, port, "/b")
+        finally:
+            for _r, w in pool:
+                w.close()
+            server.close()
+        return [first, second]
+
+    assert asyncio.run(scenario()) == [200, 200]
+    assert len(connections) == 2  # the second request went out again on a new connection
+
+
+def test_a_connection_closed_before_any_answer_is_an_error_when_new():
+    async def close_at_once(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    async def scenario() -> None:
+        server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+        try:
+            await _get([], server.sockets[0].getsockname()[1], "/a")
+        finally:
+            server.close()
+
+    with pytest.raises((asyncio.IncompleteReadError, ConnectionResetError)):
+        asyncio.run(scenario())

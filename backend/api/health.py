@@ -26,7 +26,8 @@ class Readiness(BaseModel):
 
 
 @router.get("/health", response_model=Health, summary="Liveness: the process answers")
-def health() -> Health:
+async def health() -> Health:
+    # async: no I/O, so no worker-thread hop for the endpoint nor for validating its answer
     return Health(status="ok")
 
 

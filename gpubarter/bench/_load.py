@@ -32,9 +32,20 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 async def _get(pool: list[Conn], port: int, path: str) -> int:
-    reader, writer = pool.pop() if pool else await asyncio.open_connection(HOST, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: application/json\r\n\r\n".encode())
-    head = await reader.readuntil(b"\r\n\r\n")
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nAccept: application/json\r\n\r\n".encode()
+    while True:
+        pooled = bool(pool)
+        reader, writer = pool.pop() if pooled else await asyncio.open_connection(HOST, port)
+        writer.write(request)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            break
+        except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
+            # The server closed a keep-alive connection that sat idle past its timeout before it read this
+            # request (not one byte came back): send it again on another connection, as HTTP clients do.
+            writer.close()
+            if not pooled or getattr(exc, "partial", b""):
+                raise
     status = int(head[9:12])
     length = 0
     for line in head.split(b"\r\n")[1:]:

@@ -93,6 +93,8 @@ def seed(url: str, *, series: int = SERIES, usage: int = USAGE, jobs: int = JOBS
         for model, rows in tables:
             for at in range(0, len(rows), 10_000):
                 conn.execute(insert(model), rows[at:at + 10_000])
+    with engine.begin() as conn:  # planner statistics, as autovacuum (PostgreSQL) keeps them in a live index
+        conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 
