@@ -2,8 +2,8 @@
 
 The scenario is the barter story (:func:`gpubarter.story.run_story`): a cooperative of three
 members seals and appraises a dataset, offers it, a provider stakes and accepts, members claim
-their credits and run jobs that the stack's oracle daemon meters (simulated GPUs unless NVML finds
-one), each key is released as delivery crosses a step, and the provider verifies the dataset.
+their credits and run jobs that the stack's oracle daemon meters (always on simulated GPUs, see
+:data:`SIMULATE_WHY`), each key is released as delivery crosses a step, and the provider verifies the dataset.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class DemoReport:
     steps_released: int = 0
     #: (step, role, gas) of every transaction, the deployment's included.
     gas: list[tuple[str, str, int]] = field(default_factory=list)
-    #: What each member (or role) received, in words (e.g. "750.00 CPT").
+    #: What each member received, in words (e.g. "4 GPU-s of credits").
     received: dict[str, str] = field(default_factory=dict)
     #: Steps that failed, with why; the demo exits non-zero if there is any.
     failures: list[str] = field(default_factory=list)
@@ -39,6 +39,10 @@ class DemoReport:
 
 #: The story's jobs run on three GPUs at once, one per member.
 STORY_GPUS = 3
+#: The story's jobs are ``sleep`` commands, which no real GPU would see busy: the demo meters
+#: simulated GPUs even on a machine with NVIDIA GPUs (and says so).
+SIMULATE_WHY = ("the demo's jobs are sleep commands, so the demo meters simulated GPUs even where NVML "
+                "finds GPUs")
 
 
 def story_scenario(env: DevStack, *, say: Callable[[str], None]) -> DemoReport:
@@ -57,7 +61,7 @@ def run_demo(*, say: Callable[[str], None] = print, workdir: Path | None = None,
              on_stack_up: Callable[[DevStack], None] | None = None) -> DemoReport:
     """Start a fresh dev stack, run the story on it, stop the stack; the report says how it went."""
     t0 = time.monotonic()
-    with DevStack(workdir=workdir, ipfs=ipfs, sim_gpus=STORY_GPUS, say=say) as stack:
+    with DevStack(workdir=workdir, ipfs=ipfs, sim_gpus=STORY_GPUS, simulate=SIMULATE_WHY, say=say) as stack:
         if on_stack_up is not None:
             on_stack_up(stack)
         report = story_scenario(stack, say=say)

@@ -132,6 +132,7 @@ class DevStack:
         oracle: bool = True,
         agents: bool = False,
         sim_gpus: int = 1,
+        simulate: str | None = None,
         oracle_interval_s: float = 1.0,
         oracle_report_every_s: float = 10.0,
         children: Sequence[ChildSpec] = (),
@@ -149,6 +150,8 @@ class DevStack:
         self.run_oracle = oracle
         self.run_agents = agents
         self.sim_gpus = sim_gpus
+        #: Why the oracle meters simulated GPUs even where NVML finds real ones (None: it uses NVML's).
+        self.simulate = simulate
         self.oracle_interval_s = oracle_interval_s
         self.oracle_report_every_s = oracle_report_every_s
         self.extra_children = tuple(children)
@@ -362,7 +365,8 @@ class DevStack:
         self.say(f"backend: indexer following the chain, API at {service.url}/api/v1")
 
     def _oracle_spec(self) -> ChildSpec:
-        self.gpu = probe_gpus(self.sim_gpus)
+        simulated = GpuProbe(True, self.sim_gpus, self.simulate) if self.simulate else None
+        self.gpu = simulated or probe_gpus(self.sim_gpus)
         port = free_port(HOST)
         self.metrics_url = f"http://{HOST}:{port}/metrics"
         env = child_env(GPUBARTER_LOCAL_RPC_URL=self.chain_url,

@@ -14,12 +14,18 @@ import gpubarter.demo
 from gpubarter.cli import main
 from gpubarter.demo import DemoReport
 from gpubarter.paths import project_root
+from oracle.testing import fake_nvml
 
 
 def test_demo_runs_the_scenario_on_a_fresh_stack_and_exits_zero(cli_env: dict[str, str], tmp_path: Path):
+    # A host whose NVML finds a GPU (the fake libnvidia-ml, a test stand-in): the story's jobs are
+    # sleep commands no real GPU would see, so the demo must still meter simulated GPUs, and say so.
+    lib = fake_nvml.build(tmp_path / "fake-nvml")
+    config = fake_nvml.write_config(tmp_path / "nvml.conf", [fake_nvml.FakeGpu(name="NVIDIA H100 80GB HBM3")])
+    env = fake_nvml.env(lib.parent, config, cli_env)
     before = {p.pid for p in psutil.process_iter()}
     proc = subprocess.run([sys.executable, "-m", "gpubarter", "demo", "--dir", str(tmp_path / "demo")],
-                          env=cli_env, text=True, capture_output=True, cwd=project_root(), timeout=300)
+                          env=env, text=True, capture_output=True, cwd=project_root(), timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     for step in ("chain: anvil at", "deployment: 10 contracts deployed", "content store: IPFS node",
@@ -37,6 +43,7 @@ def test_demo_runs_the_scenario_on_a_fresh_stack_and_exits_zero(cli_env: dict[st
     for credits in ("2 GPU-s of credits", "4 GPU-s of credits", "6 GPU-s of credits"):
         assert credits in out, credits
     assert "FAILED" not in out
+    assert "the demo's jobs are sleep commands" in out and "through NVML" not in out
     # the stack stopped with the demo: no anvil, IPFS node or oracle of its work dir is left
     assert not [p for p in psutil.process_iter() if p.pid not in before and _mentions(p, str(tmp_path))]
 
