@@ -17,6 +17,11 @@ from gpubarter.protocol.exchange_types import BUY, SELL, Order
 SIDES = {BUY: "buy", SELL: "sell"}
 
 
+#: A Core statement on the table (no ORM bulk path); the parameters come with each execution, so its
+#: compiled form is cached once.
+_INSERT_ORDER = insert(MarketOrder.__table__)
+
+
 def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
     """Persist an order the relay validated; a second copy of one order is ``duplicate``.
 
@@ -31,7 +36,7 @@ def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
         "salt": to_uint(o.salt), "signature": "0x" + accepted.signature.hex(),
         "remaining": to_uint(accepted.remaining), "status": OPEN, "accepted_at": now}
     try:
-        session.execute(insert(MarketOrder).values(values))
+        session.connection().execute(_INSERT_ORDER, values)
         session.commit()
     except IntegrityError:  # already in the book (or posted twice at once)
         session.rollback()
