@@ -129,11 +129,10 @@ def post_order(payload: Annotated[dict[str, Any], Body(examples=[{"order": {}, "
     # through the thread pool per request, and this is the relay's hot path.
     market = _market(request)
     try:
-        with _chain_reads():
-            now = market.chain_now()
-            accepted = market.relay.validate(payload, now=now)
+        with _chain_reads():  # the chain time comes in the validation's batched read
+            accepted = market.relay.validate(payload)
         with request.app.state.sessions() as session:
-            row = store.accept(session, accepted, now)
+            row = store.accept(session, accepted, accepted.chain_time)
     except OrderRejected as exc:
         raise Problem(REJECTION_STATUS.get(exc.kind, 422), exc.kind, exc.detail) from None
     return store.public(row)

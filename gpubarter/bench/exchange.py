@@ -14,8 +14,8 @@ Budgets (issue 8):
   signature, check the series, one batched chain read for epoch, filled, balance and approval).
 
 Also measured: the same through HTTP (``POST /api/v1/orders`` of a live backend on SQLite, serving
-from its own process: the validation above, the chain time (cached up to 1 s) and the insert), with one
-client and with 4 at once; the 4-client rate is judged against the relay budget.
+from its own process: the validation above, whose batched read also brings the chain time, and the
+insert), with one client and with 4 at once; the 4-client rate is judged against the relay budget.
 """
 
 from __future__ import annotations
