@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -15,6 +17,15 @@ from backend.market.relay import AcceptedOrder, OrderRejected
 from gpubarter.protocol.exchange_types import BUY, SELL, Order
 
 SIDES = {BUY: "buy", SELL: "sell"}
+
+
+#: SQLite lets one connection write at a time and a blocked writer sleeps (1, 2, 5 ms ...) before it
+#: retries: the API's threads take turns here instead.
+_SQLITE_WRITE = threading.Lock()
+
+
+def _one_writer(session: Session) -> AbstractContextManager[object]:
+    return _SQLITE_WRITE if session.get_bind().dialect.name == "sqlite" else nullcontext()
 
 
 #: A Core statement on the table (no ORM bulk path); the parameters come with each execution, so its
@@ -36,8 +47,9 @@ def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
         "salt": to_uint(o.salt), "signature": "0x" + accepted.signature.hex(),
         "remaining": to_uint(accepted.remaining), "status": OPEN, "accepted_at": now}
     try:
-        session.connection().execute(_INSERT_ORDER, values)
-        session.commit()
+        with _one_writer(session):
+            session.connection().execute(_INSERT_ORDER, values)
+            session.commit()
     except IntegrityError:  # already in the book (or posted twice at once)
         session.rollback()
         raise OrderRejected("duplicate", f"order {values['hash']} is already in the book") from None
