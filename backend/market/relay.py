@@ -10,7 +10,6 @@ problem type and a one-line detail.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +56,7 @@ class AcceptedOrder:
     class_id: int
     window_start: int
     window_end: int
+    chain_time: int = 0  # the latest block's timestamp, read in the same batch as the funding
 
 
 def parse(payload: dict[str, Any]) -> tuple[Order, bytes]:
@@ -107,11 +107,14 @@ class Relay:
 
     def validate(self, payload: dict[str, Any], now: float | None = None) -> AcceptedOrder:
         """The accepted order, or :class:`OrderRejected`. A payload may name the EIP-712 ``domain``
-        its maker signed under (``chainId``, ``verifyingContract``); a foreign one is ``wrong-domain``."""
+        its maker signed under (``chainId``, ``verifyingContract``); a foreign one is ``wrong-domain``.
+
+        Expiry (with the minimum lifetime) and the series' end are judged against the latest block's
+        timestamp, read in the same JSON-RPC batch as the funding. A caller that already knows the
+        chain time may pass ``now``: an order expired by it is refused before any chain read."""
         order, signature = parse(payload)
         self._check_domain(payload.get("domain"))
-        now = time.time() if now is None else now
-        if order.expiry < now + self.min_lifetime_s:
+        if now is not None and order.expiry < now + self.min_lifetime_s:
             raise OrderRejected("expired", f"order expires at {order.expiry}, now is {int(now)}")
         digest = order_digest(self.domain, order, self.separator)
         try:
@@ -120,16 +123,21 @@ class Relay:
             raise OrderRejected("bad-signature", f"cannot recover a signer: {exc}") from None
         if signer != order.maker:
             raise OrderRejected("bad-signature", f"signature is by {signer}, not the maker {order.maker}")
-        return self.recheck(order, signature, digest, now)
+        return self._funded(order, signature, digest, self.terms(order.series_id), self.min_lifetime_s)
 
     def recheck(self, order: Order, signature: bytes, digest: bytes, now: float) -> AcceptedOrder:
-        """Is an order whose signature was verified still live (unexpired, series open) and funded?"""
-        if order.expiry < now:
+        """Is an order whose signature was verified still live (unexpired, series open) and funded?
+        (Judged at ``now`` and again at the latest block read with the funding.)"""
+        terms = self.terms(order.series_id)
+        self._check_live(order, terms, now, 0)
+        return self._funded(order, signature, digest, terms, 0)
+
+    @staticmethod
+    def _check_live(order: Order, terms: tuple[int, int, int], now: float, min_lifetime_s: int) -> None:
+        if order.expiry < now + min_lifetime_s:
             raise OrderRejected("expired", f"order expires at {order.expiry}, now is {int(now)}")
-        class_id, start, end = self.terms(order.series_id)
-        if end <= now:
-            raise OrderRejected("series-ended", f"series {order.series_id}'s window ended at {end}")
-        return self._funded(order, signature, digest, (class_id, start, end))
+        if terms[2] <= now:
+            raise OrderRejected("series-ended", f"series {order.series_id}'s window ended at {terms[2]}")
 
     def _check_domain(self, claimed: Any) -> None:
         if claimed is None:
@@ -143,8 +151,9 @@ class Relay:
             raise OrderRejected("wrong-domain", f"the order is for exchange {contract} on chain {chain_id}; "
                                 f"this relay serves {ours[1]} on chain {ours[0]}")
 
-    def _reads(self, order: Order, digest: bytes) -> list[int]:
-        """(maker epoch, filled, balance, approval) in one JSON-RPC batch of raw ``eth_call``s.
+    def _reads(self, order: Order, digest: bytes) -> tuple[list[int], int]:
+        """(maker epoch, filled, balance, approval) and the latest block's timestamp in one JSON-RPC
+        batch of raw ``eth_call``s and one ``eth_getBlockByNumber``.
 
         Calldata is built from precomputed selectors: the web3 contract layer costs more CPU than
         the calls themselves."""
@@ -160,15 +169,17 @@ class Relay:
         ex = self.exchange.address
         calls = [(ex, _SEL["epochOf"] + maker), (ex, _SEL["filledOf"] + digest), funds, allowed]
         responses = self.w3.provider.make_batch_request(
-            [("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in calls])
-        if not isinstance(responses, list) or any("result" not in r for r in responses):
+            [("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in calls]
+            + [("eth_getBlockByNumber", ["latest", False])])
+        if not isinstance(responses, list) or any(not r.get("result") for r in responses):
             raise OrderRejected("chain-unavailable", f"the chain did not answer the reads: {responses!r}")
-        by_id = sorted(responses, key=lambda r: int(r["id"]))
-        return [int(r["result"], 16) for r in by_id]
+        *reads, block = sorted(responses, key=lambda r: int(r["id"]))
+        return [int(r["result"], 16) for r in reads], int(block["result"]["timestamp"], 16)
 
     def _funded(self, order: Order, signature: bytes, digest: bytes,
-                terms: tuple[int, int, int]) -> AcceptedOrder:
-        epoch, filled, balance, approval = self._reads(order, digest)
+                terms: tuple[int, int, int], min_lifetime_s: int) -> AcceptedOrder:
+        (epoch, filled, balance, approval), block_time = self._reads(order, digest)
+        self._check_live(order, terms, block_time, min_lifetime_s)
         if order.epoch < epoch:
             raise OrderRejected("cancelled", f"order epoch {order.epoch} is below the maker's epoch {epoch}")
         if filled == CANCELLED:
@@ -185,4 +196,4 @@ class Relay:
             if balance < need or approval < need:
                 raise OrderRejected("unfunded", f"the maker holds {balance} and allows {approval} CPT wei "
                                     f"of the {need} the order needs")
-        return AcceptedOrder(order, signature, digest, remaining, *terms)
+        return AcceptedOrder(order, signature, digest, remaining, *terms, chain_time=block_time)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,24 +19,41 @@ from gpubarter.protocol.exchange_types import BUY, SELL, Order
 SIDES = {BUY: "buy", SELL: "sell"}
 
 
+#: SQLite lets one connection write at a time and a blocked writer sleeps (1, 2, 5 ms ...) before it
+#: retries: the API's threads take turns here instead.
+_SQLITE_WRITE = threading.Lock()
+
+
+def _one_writer(session: Session) -> AbstractContextManager[object]:
+    return _SQLITE_WRITE if session.get_bind().dialect.name == "sqlite" else nullcontext()
+
+
+#: A Core statement on the table (no ORM bulk path); the parameters come with each execution, so its
+#: compiled form is cached once.
+_INSERT_ORDER = insert(MarketOrder.__table__)
+
+
 def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
-    """Persist an order the relay validated; a second copy of one order is ``duplicate``."""
+    """Persist an order the relay validated; a second copy of one order is ``duplicate``.
+
+    One core INSERT: the unique constraint on ``hash`` refuses a copy (also one posted at the same
+    moment), so there is no look-up first. The returned row is not attached to ``session``."""
     o = accepted.order
-    row = MarketOrder(
-        hash="0x" + accepted.digest.hex(), maker=o.maker, side=o.side, series_id=o.series_id,
-        class_id=accepted.class_id, window_start=accepted.window_start, window_end=accepted.window_end,
-        amount=to_uint(o.amount), price_per_hour=to_uint(o.price_per_hour), expiry=to_uint(o.expiry),
-        epoch=to_uint(o.epoch), salt=to_uint(o.salt), signature="0x" + accepted.signature.hex(),
-        remaining=to_uint(accepted.remaining), status=OPEN, accepted_at=now)
-    if session.scalar(select(MarketOrder.id).where(MarketOrder.hash == row.hash)) is not None:
-        raise OrderRejected("duplicate", f"order {row.hash} is already in the book")
-    session.add(row)
+    values: dict[str, Any] = {
+        "hash": "0x" + accepted.digest.hex(), "maker": o.maker, "side": o.side, "series_id": o.series_id,
+        "class_id": accepted.class_id, "window_start": accepted.window_start,
+        "window_end": accepted.window_end, "amount": to_uint(o.amount),
+        "price_per_hour": to_uint(o.price_per_hour), "expiry": to_uint(o.expiry), "epoch": to_uint(o.epoch),
+        "salt": to_uint(o.salt), "signature": "0x" + accepted.signature.hex(),
+        "remaining": to_uint(accepted.remaining), "status": OPEN, "accepted_at": now}
     try:
-        session.commit()
-    except IntegrityError:  # the same order posted twice at once
+        with _one_writer(session):
+            session.connection().execute(_INSERT_ORDER, values)
+            session.commit()
+    except IntegrityError:  # already in the book (or posted twice at once)
         session.rollback()
-        raise OrderRejected("duplicate", f"order {row.hash} is already in the book") from None
-    return row
+        raise OrderRejected("duplicate", f"order {values['hash']} is already in the book") from None
+    return MarketOrder(**values)
 
 
 def order_of(row: MarketOrder) -> Order:

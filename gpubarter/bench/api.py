@@ -126,11 +126,17 @@ class Server:
         return t.user + t.system
 
 
-@contextlib.contextmanager
-def api_server(url: str) -> Iterator[Server]:
+def api_server(url: str) -> contextlib.AbstractContextManager[Server]:
     """The API over ``url`` in a child process on a free loopback port."""
+    return server_process("gpubarter.bench._api_server", url)
+
+
+@contextlib.contextmanager
+def server_process(module: str, *args: str) -> Iterator[Server]:
+    """``python -m module *args PORT`` in a child process serving on a free loopback port, once its
+    health endpoint answers; terminated on exit."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gpubarter.bench._api_server", url, str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", module, *args, str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=child_setup())
     try:
         deadline = time.monotonic() + 30

@@ -13,8 +13,9 @@ Budgets (issue 8):
 - the order relay accepts >= 200 signed orders/s (``backend.market.relay``: parse, recover the
   signature, check the series, one batched chain read for epoch, filled, balance and approval).
 
-Also measured: the same through HTTP (``POST /api/v1/orders`` of a live backend on SQLite: the
-validation above, a chain-time read and the insert), beside the in-process rate.
+Also measured: the same through HTTP (``POST /api/v1/orders`` of a live backend on SQLite, serving
+from its own process: the validation above, whose batched read also brings the chain time, and the
+insert), with one client and with 4 at once; the 4-client rate is judged against the relay budget.
 """
 
 from __future__ import annotations
@@ -108,22 +109,24 @@ def _relay_rate(w3: Web3, maker: ExchangeClient, sid: int, n: int = RELAY_ORDERS
 HTTP_CLIENTS = 4
 
 
-def _relay_http_rate(w3: Web3, dep: Deployment, maker: ExchangeClient, sid: int, tmp: Path,
+def _relay_http_rate(rpc_url: str, w3: Web3, dep: Deployment, maker: ExchangeClient, sid: int, tmp: Path,
                      n: int = RELAY_ORDERS, clients: int = 1) -> float:
     """Signed orders per second ``POST /api/v1/orders`` accepts from ``clients`` keep-alive clients
-    posting at once (each waits for its answer before sending its next order)."""
+    posting at once (each waits for its answer before sending its next order). The backend (API,
+    indexer and pruner, as ``gpubarter api`` runs them) serves from its own process."""
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
-    from backend.service import BackendService
-    from backend.settings import ApiSettings
-    from gpubarter.process import free_port
+    from gpubarter.bench.api import server_process
+    from gpubarter.deployments import save_deployment
 
     payloads = _payloads(w3, maker, sid, n + clients)
-    with BackendService(w3, dep, database_url=f"sqlite:///{tmp / f'index-{clients}.sqlite3'}",
-                        settings=ApiSettings(port=free_port())) as svc:
-        sessions = [httpx.Client(base_url=svc.url, timeout=30) for _ in range(clients)]
+    save_deployment(dep, tmp)
+    database_url = f"sqlite:///{tmp / f'index-{clients}.sqlite3'}"
+    with server_process("gpubarter.bench._relay_server", rpc_url, str(tmp), database_url) as server:
+        url = f"http://127.0.0.1:{server.port}"
+        sessions = [httpx.Client(base_url=url, timeout=30) for _ in range(clients)]
         try:
             for client, payload in zip(sessions, payloads, strict=False):  # warm: one connection each
                 client.post("/api/v1/orders", json=payload).raise_for_status()
@@ -176,8 +179,8 @@ def run() -> list[Measurement]:
         floor = _floor(senders)
         fills, maker, sid = _fills(w3, dep, senders)
         rate = _relay_rate(w3, maker, sid)
-        http_rate = _relay_http_rate(w3, dep, maker, sid, Path(tmp))
-        http_rate_4 = _relay_http_rate(w3, dep, maker, sid, Path(tmp), clients=HTTP_CLIENTS)
+        http_rate = _relay_http_rate(chain.url, w3, dep, maker, sid, Path(tmp))
+        http_rate_4 = _relay_http_rate(chain.url, w3, dep, maker, sid, Path(tmp), clients=HTTP_CLIENTS)
     rows = [Measurement(f"baseline: {name}", gas, "gas") for name, gas in floor.items()]
     base = floor[FLOOR]
     for name, gas in fills.items():
