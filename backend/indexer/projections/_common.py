@@ -35,3 +35,22 @@ def one(session: Session, model: type[T], **key: Any) -> T | None:
 
 def handlers(contract: str, **by_event: Handler) -> Handlers:
     return {(contract, name): fn for name, fn in by_event.items()}
+
+
+Transfer = Callable[[Session, str, str, int, int], None]
+
+
+def erc1155_transfers(contract: str, apply: Transfer) -> Handlers:
+    """Handlers of ``contract``'s ``TransferSingle`` and ``TransferBatch`` that call
+    ``apply(session, from, to, id, value)`` once per id moved."""
+
+    def single(session: Session, event: ChainEvent) -> None:
+        a = event.args
+        apply(session, a["from"], a["to"], num(a["id"]), num(a["value"]))
+
+    def batch(session: Session, event: ChainEvent) -> None:
+        a = event.args
+        for token_id, value in zip(a["ids"], a["values"], strict=True):
+            apply(session, a["from"], a["to"], num(token_id), num(value))
+
+    return handlers(contract, TransferSingle=single, TransferBatch=batch)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from backend.db.models import ChainEvent
 from backend.db.resources import BalanceRow
-from backend.indexer.projections._common import handlers, num, one, plus
+from backend.indexer.projections._common import erc1155_transfers, one, plus
 from backend.indexer.projections.series import ZERO
 
 
@@ -27,15 +26,4 @@ def _transfer(session: Session, sender: str, receiver: str, series_id: int, valu
     _move(session, receiver, series_id, value)
 
 
-def transfer_single(session: Session, event: ChainEvent) -> None:
-    a = event.args
-    _transfer(session, a["from"], a["to"], num(a["id"]), num(a["value"]))
-
-
-def transfer_batch(session: Session, event: ChainEvent) -> None:
-    a = event.args
-    for series_id, value in zip(a["ids"], a["values"], strict=True):
-        _transfer(session, a["from"], a["to"], num(series_id), num(value))
-
-
-HANDLERS = handlers("ComputeCredits", TransferSingle=transfer_single, TransferBatch=transfer_batch)
+HANDLERS = erc1155_transfers("ComputeCredits", _transfer)

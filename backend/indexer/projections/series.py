@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import ChainEvent
 from backend.db.resources import SeriesRow
-from backend.indexer.projections._common import handlers, num, one, plus
+from backend.indexer.projections._common import erc1155_transfers, handlers, num, one, plus
 
 ZERO = "0x0000000000000000000000000000000000000000"
 BACKING = {0: "stake", 1: "deal"}
@@ -52,17 +52,6 @@ def _supply(session: Session, sender: str, receiver: str, series_id: int, amount
         row.burned = plus(row.burned, amount)
 
 
-def transfer_single(session: Session, event: ChainEvent) -> None:
-    a = event.args
-    _supply(session, a["from"], a["to"], num(a["id"]), num(a["value"]))
-
-
-def transfer_batch(session: Session, event: ChainEvent) -> None:
-    a = event.args
-    for series_id, value in zip(a["ids"], a["values"], strict=True):
-        _supply(session, a["from"], a["to"], num(series_id), num(value))
-
-
 def usage_applied(session: Session, event: ChainEvent) -> None:
     row = one(session, SeriesRow, series_id=num(event.args["seriesId"]))
     if row is not None:
@@ -74,8 +63,7 @@ HANDLERS = {
         "ComputeCredits",
         SeriesCreated=created,
         SeriesFrozen=frozen,
-        TransferSingle=transfer_single,
-        TransferBatch=transfer_batch,
     ),
+    **erc1155_transfers("ComputeCredits", _supply),
     **handlers("Jobs", UsageApplied=usage_applied),
 }
