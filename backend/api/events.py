@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from backend.api.deps import DbSession
-from backend.api.pagination import Page, decode_cursor, encode_cursor
+from backend.api.pagination import Page, keyset, page_of
 from backend.api.problems import Problem
 from backend.db.models import ChainEvent
 
@@ -47,12 +47,7 @@ def list_events(
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[EventPublic]:
-    settings = request.app.state.settings
-    size = min(limit or settings.default_page_size, settings.max_page_size)
-    q = select(ChainEvent).order_by(ChainEvent.id).limit(size + 1)
-    after = decode_cursor(cursor)
-    if after is not None:
-        q = q.where(ChainEvent.id > after)
+    q, size = keyset(select(ChainEvent), ChainEvent.id, request.app.state.settings, limit, cursor)
     if contract:
         q = q.where(ChainEvent.contract == contract)
     if name:
@@ -63,11 +58,8 @@ def list_events(
         q = q.where(ChainEvent.block_number >= from_block)
     if to_block is not None:
         q = q.where(ChainEvent.block_number <= to_block)
-    rows = list(session.scalars(q))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page[EventPublic](items=[EventPublic.model_validate(r) for r in rows],
-                             next_cursor=encode_cursor(rows[-1].id) if more else None)
+    rows, next_cursor = page_of(list(session.scalars(q)), size, lambda r: r.id)
+    return Page[EventPublic](items=[EventPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{event_id}", response_model=EventPublic, summary="One event",

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from backend.api.deps import DbSession
-from backend.api.pagination import Page, decode_cursor, encode_cursor
+from backend.api.pagination import Page, keyset, page_of
 from backend.api.problems import Problem
 from backend.db.market import MarketOrder
 from backend.market import store
@@ -158,12 +158,7 @@ def list_orders(
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[dict[str, Any]]:
-    settings = request.app.state.settings
-    size = min(limit or settings.default_page_size, settings.max_page_size)
-    q = select(MarketOrder).order_by(MarketOrder.id).limit(size + 1)
-    after = decode_cursor(cursor)
-    if after is not None:
-        q = q.where(MarketOrder.id > after)
+    q, size = keyset(select(MarketOrder), MarketOrder.id, request.app.state.settings, limit, cursor)
     if series is not None:
         q = q.where(MarketOrder.series_id == series)
     if maker is not None:
@@ -172,11 +167,8 @@ def list_orders(
         q = q.where(MarketOrder.side == (BUY if side == "buy" else SELL))
     if status is not None:
         q = q.where(MarketOrder.status == status)
-    rows = list(session.scalars(q))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page[dict[str, Any]](items=[store.public(r) for r in rows],
-                                next_cursor=encode_cursor(rows[-1].id) if more else None)
+    rows, next_cursor = page_of(list(session.scalars(q)), size, lambda r: r.id)
+    return Page[dict[str, Any]](items=[store.public(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/series/{series_id}/book", response_model=Book, summary="The order book of a series",

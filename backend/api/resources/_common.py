@@ -11,7 +11,7 @@ from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Connection, Engine, Select, select
 
-from backend.api.pagination import Page, decode_cursor, encode_cursor
+from backend.api.pagination import Page, keyset, page_of
 from backend.api.problems import Problem
 from backend.indexer.decode import checksum
 
@@ -89,19 +89,12 @@ async def one_or_404(request: Request, model: Any, public: type[M], what: str, *
 
 def _page(request: Request, conn: Connection, model: Any, public: type[M], filters: list[ColumnElement[bool]],
           limit: int | None, cursor: str | None) -> JsonBody:
-    settings = request.app.state.settings
-    size = min(limit or settings.default_page_size, settings.max_page_size)
-    q = _select(model).where(*filters).order_by(model.id).limit(size + 1)
-    after = decode_cursor(cursor)
-    if after is not None:
-        q = q.where(model.id > after)
+    q, size = keyset(_select(model).where(*filters), model.id, request.app.state.settings, limit, cursor)
     result = conn.execute(q)
     keys = tuple(result.keys())
     # One fetchall (iterating a result fetches row by row); pydantic reads dicts far faster than rows.
     rows = [dict(zip(keys, row, strict=True)) for row in result.all()]
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = encode_cursor(rows[-1]["id"]) if more else None
+    rows, next_cursor = page_of(rows, size, lambda r: r["id"])
     body = _page_of(public).model_validate({"items": rows, "next_cursor": next_cursor})
     return JsonBody(body.model_dump_json())
 
