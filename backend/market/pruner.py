@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db.market import CANCELLED, EXPIRED, FILLED, LIVE_STATES, OPEN, UNFUNDED, MarketOrder, to_uint
 from backend.market.relay import OrderRejected, Relay
-from backend.market.store import order_of
+from backend.market.store import OrderRow, order_of
 
 log = logging.getLogger("gpubarter.market")
 
@@ -31,34 +31,41 @@ class Pruner:
                  page: int = 500) -> None:
         self.relay, self.sessions, self.now, self.page = relay, sessions, now, page
 
-    def verdict(self, row: MarketOrder, now: int) -> tuple[str, str | None] | None:
-        """The status ``row`` should have now and, where the chain tells, its remaining amount
-        (stored form); None when the chain cannot tell (unavailable). The signature was verified on
-        acceptance: only liveness and funding are re-checked."""
+    def verdicts(self, rows: list[OrderRow], now: int) -> list[tuple[str, str | None]] | None:
+        """The status each row should have now and, where the chain tells, its remaining amount (stored
+        form); None when the chain cannot tell (unavailable). The signatures were verified on
+        acceptance: only liveness and funding are re-checked, all the rows' reads in shared batches."""
         try:
-            live = self.relay.recheck(order_of(row), bytes.fromhex(row.signature[2:]),
-                                      bytes.fromhex(row.hash[2:]), now)
-        except OrderRejected as exc:
-            status = STATUS_OF_REJECTION.get(exc.kind)
-            return None if status is None else (status, to_uint(0) if status == FILLED else None)
-        return OPEN, to_uint(live.remaining)
+            found = self.relay.recheck([(order_of(row), bytes.fromhex(row.signature[2:]),
+                                         bytes.fromhex(row.hash[2:])) for row in rows], now)
+        except OrderRejected:  # chain-unavailable
+            return None
+        out: list[tuple[str, str | None]] = []
+        for row, verdict in zip(rows, found, strict=True):
+            if isinstance(verdict, OrderRejected):
+                status = STATUS_OF_REJECTION.get(verdict.kind)
+                out.append((row.status, None) if status is None else
+                           (status, to_uint(0) if status == FILLED else None))
+            else:
+                out.append((OPEN, to_uint(verdict.remaining)))
+        return out
 
     def prune_once(self) -> int:
         """Check every live order once, a page at a time; returns how many changed."""
         now, after, changed = self.now(), 0, 0
         while True:
             with self.sessions() as session:
-                rows = list(session.scalars(select(MarketOrder).where(
+                rows = list(session.execute(select(*MarketOrder.__table__.columns).where(
                     MarketOrder.status.in_(LIVE_STATES), MarketOrder.id > after)
-                    .order_by(MarketOrder.id).limit(self.page)))
+                    .order_by(MarketOrder.id).limit(self.page)))  # Core rows: no ORM objects to build
             if not rows:
                 return changed
             after = rows[-1].id
+            found = self.verdicts(rows, now) or []
             moves = []
-            for row in rows:
-                found = self.verdict(row, now)
-                if found is not None and (found[0] != row.status or found[1] not in (None, row.remaining)):
-                    values = {"status": found[0], **({"remaining": found[1]} if found[1] else {})}
+            for row, (status, remaining) in zip(rows, found, strict=False):
+                if status != row.status or remaining not in (None, row.remaining):
+                    values = {"status": status, **({"remaining": remaining} if remaining else {})}
                     moves.append((row.id, row.status, row.remaining, values))
             if moves:
                 with self.sessions() as session, session.begin():

@@ -19,6 +19,8 @@ from web3.contract import Contract
 
 from backend.errors import BackendError
 from gpubarter.chain import eip712
+from gpubarter.chain.rpc import batch_caller
+from gpubarter.errors import ChainError
 from gpubarter.protocol.exchange_types import (
     BUY,
     SELL,
@@ -32,6 +34,8 @@ from gpubarter.protocol.exchange_types import (
 )
 
 CANCELLED = UINT256
+#: Calls per JSON-RPC batch: public RPC providers refuse larger batches (commonly at 100 to 1,000).
+BATCH_CALLS = 100
 _SEL = {name: keccak(text=sig)[:4] for name, sig in {
     "epochOf": "epochOf(address)", "filledOf": "filledOf(bytes32)", "balanceOf": "balanceOf(address)",
     "allowance": "allowance(address,address)", "balanceOf1155": "balanceOf(address,uint256)",
@@ -95,6 +99,7 @@ class Relay:
         self.separator = domain_separator(self.domain)
         self.min_lifetime_s = min_lifetime_s
         self._series: dict[int, tuple[int, int, int]] = {}
+        self._batcher = (w3, batch_caller(w3))
 
     def terms(self, series_id: int) -> tuple[int, int, int]:
         """(class id, window start, window end) of a series; immutable, so cached."""
@@ -125,12 +130,33 @@ class Relay:
             raise OrderRejected("bad-signature", f"signature is by {signer}, not the maker {order.maker}")
         return self._funded(order, signature, digest, self.terms(order.series_id), self.min_lifetime_s)
 
-    def recheck(self, order: Order, signature: bytes, digest: bytes, now: float) -> AcceptedOrder:
-        """Is an order whose signature was verified still live (unexpired, series open) and funded?
-        (Judged at ``now`` and again at the latest block read with the funding.)"""
-        terms = self.terms(order.series_id)
-        self._check_live(order, terms, now, 0)
-        return self._funded(order, signature, digest, terms, 0)
+    def recheck(self, orders: list[tuple[Order, bytes, bytes]], now: float
+                ) -> list[AcceptedOrder | OrderRejected]:
+        """Are orders whose signatures were verified still live (unexpired, series open) and funded?
+        One verdict per ``(order, signature, digest)``: judged at ``now`` and again at the latest block
+        read with the funding. The reads of all the orders go in shared batches, each distinct call once
+        (a maker's epoch and funds serve all its orders). A chain that does not answer raises
+        ``chain-unavailable`` for the lot."""
+        verdicts: list[AcceptedOrder | OrderRejected | None] = []
+        calls: list[list[tuple[str, bytes]]] = []
+        for order, _, digest in orders:
+            try:
+                self._check_live(order, self.terms(order.series_id), now, 0)
+            except OrderRejected as exc:
+                verdicts.append(exc)
+                calls.append([])
+                continue
+            verdicts.append(None)
+            calls.append(self._calls(order, digest))
+        values, block_time = self._read([c for cs in calls for c in cs]) if any(calls) else ({}, 0)
+        for i, (order, signature, digest) in enumerate(orders):
+            if verdicts[i] is None:
+                try:
+                    verdicts[i] = self._judge(order, signature, digest, self.terms(order.series_id), 0,
+                                              [values[c] for c in calls[i]], block_time)
+                except OrderRejected as exc:
+                    verdicts[i] = exc
+        return [v for v in verdicts if v is not None]
 
     @staticmethod
     def _check_live(order: Order, terms: tuple[int, int, int], now: float, min_lifetime_s: int) -> None:
@@ -151,12 +177,10 @@ class Relay:
             raise OrderRejected("wrong-domain", f"the order is for exchange {contract} on chain {chain_id}; "
                                 f"this relay serves {ours[1]} on chain {ours[0]}")
 
-    def _reads(self, order: Order, digest: bytes) -> tuple[list[int], int]:
-        """(maker epoch, filled, balance, approval) and the latest block's timestamp in one JSON-RPC
-        batch of raw ``eth_call``s and one ``eth_getBlockByNumber``.
-
-        Calldata is built from precomputed selectors: the web3 contract layer costs more CPU than
-        the calls themselves."""
+    def _calls(self, order: Order, digest: bytes) -> list[tuple[str, bytes]]:
+        """The raw ``eth_call``s (target, calldata) that tell an order's maker epoch, filled amount,
+        funds and approval. Calldata is built from precomputed selectors: the web3 contract layer
+        costs more CPU than the calls themselves."""
         maker = bytes.fromhex(order.maker[2:]).rjust(32, b"\0")
         spender = bytes.fromhex(self.exchange.address[2:]).rjust(32, b"\0")
         if order.side == SELL:
@@ -167,18 +191,47 @@ class Relay:
             funds = (self.token.address, _SEL["balanceOf"] + maker)
             allowed = (self.token.address, _SEL["allowance"] + maker + spender)
         ex = self.exchange.address
-        calls = [(ex, _SEL["epochOf"] + maker), (ex, _SEL["filledOf"] + digest), funds, allowed]
-        responses = self.w3.provider.make_batch_request(
-            [("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in calls]
-            + [("eth_getBlockByNumber", ["latest", False])])
-        if not isinstance(responses, list) or any(not r.get("result") for r in responses):
-            raise OrderRejected("chain-unavailable", f"the chain did not answer the reads: {responses!r}")
-        *reads, block = sorted(responses, key=lambda r: int(r["id"]))
-        return [int(r["result"], 16) for r in reads], int(block["result"]["timestamp"], 16)
+        return [(ex, _SEL["epochOf"] + maker), (ex, _SEL["filledOf"] + digest), funds, allowed]
+
+    def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        if self._batcher[0] is not self.w3:  # the node was swapped (tests, reconnects)
+            self._batcher = (self.w3, batch_caller(self.w3))
+        return self._batcher[1](calls)
+
+    def _read(self, calls: list[tuple[str, bytes]]) -> tuple[dict[tuple[str, bytes], int], int]:
+        """The value of each distinct call and the latest block's timestamp, in JSON-RPC batches of
+        at most :data:`BATCH_CALLS` calls (the last one carries the block)."""
+        distinct = list(dict.fromkeys(calls))
+        values: dict[tuple[str, bytes], int] = {}
+        block_time = 0
+        for first in range(0, len(distinct), BATCH_CALLS):
+            chunk = distinct[first:first + BATCH_CALLS]
+            requests: list[tuple[str, list[Any]]] = [
+                ("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"]) for to, data in chunk]
+            last = first + BATCH_CALLS >= len(distinct)
+            if last:
+                requests.append(("eth_getBlockByNumber", ["latest", False]))
+            try:
+                responses = self._batch(requests)
+            except ChainError as exc:
+                raise OrderRejected("chain-unavailable", str(exc)) from None
+            if any(not r.get("result") for r in responses):
+                raise OrderRejected("chain-unavailable", f"the chain did not answer the reads: {responses!r}")
+            if last:
+                block_time = int(responses.pop()["result"]["timestamp"], 16)
+            values.update((call, int(r["result"], 16)) for call, r in zip(chunk, responses, strict=True))
+        return values, block_time
 
     def _funded(self, order: Order, signature: bytes, digest: bytes,
                 terms: tuple[int, int, int], min_lifetime_s: int) -> AcceptedOrder:
-        (epoch, filled, balance, approval), block_time = self._reads(order, digest)
+        calls = self._calls(order, digest)
+        values, block_time = self._read(calls)
+        return self._judge(order, signature, digest, terms, min_lifetime_s, [values[c] for c in calls],
+                           block_time)
+
+    def _judge(self, order: Order, signature: bytes, digest: bytes, terms: tuple[int, int, int],
+               min_lifetime_s: int, reads: list[int], block_time: int) -> AcceptedOrder:
+        epoch, filled, balance, approval = reads
         self._check_live(order, terms, block_time, min_lifetime_s)
         if order.epoch < epoch:
             raise OrderRejected("cancelled", f"order epoch {order.epoch} is below the maker's epoch {epoch}")

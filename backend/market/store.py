@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -17,6 +18,10 @@ from backend.market.relay import AcceptedOrder, OrderRejected
 from gpubarter.protocol.exchange_types import BUY, SELL, Order
 
 SIDES = {BUY: "buy", SELL: "sell"}
+
+#: An order row: anything with ``market_orders``' columns as attributes (an ORM ``MarketOrder``, a
+#: Core row of its columns, or what :func:`accept` returns).
+OrderRow = Any
 
 
 #: SQLite lets one connection write at a time and a blocked writer sleeps (1, 2, 5 ms ...) before it
@@ -33,11 +38,12 @@ def _one_writer(session: Session) -> AbstractContextManager[object]:
 _INSERT_ORDER = insert(MarketOrder.__table__)
 
 
-def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
+def accept(session: Session, accepted: AcceptedOrder, now: int) -> SimpleNamespace:
     """Persist an order the relay validated; a second copy of one order is ``duplicate``.
 
     One core INSERT: the unique constraint on ``hash`` refuses a copy (also one posted at the same
-    moment), so there is no look-up first. The returned row is not attached to ``session``."""
+    moment), so there is no look-up first. Returns the row's columns as attributes (what
+    :func:`public` reads), not an ORM object: building one costs more than the insert."""
     o = accepted.order
     values: dict[str, Any] = {
         "hash": "0x" + accepted.digest.hex(), "maker": o.maker, "side": o.side, "series_id": o.series_id,
@@ -53,20 +59,20 @@ def accept(session: Session, accepted: AcceptedOrder, now: int) -> MarketOrder:
     except IntegrityError:  # already in the book (or posted twice at once)
         session.rollback()
         raise OrderRejected("duplicate", f"order {values['hash']} is already in the book") from None
-    return MarketOrder(**values)
+    return SimpleNamespace(**values)
 
 
-def order_of(row: MarketOrder) -> Order:
+def order_of(row: OrderRow) -> Order:
     return Order(row.maker, row.side, row.series_id, from_uint(row.amount), from_uint(row.price_per_hour),
                  from_uint(row.expiry), from_uint(row.epoch), from_uint(row.salt))
 
 
-def payload_of(row: MarketOrder) -> dict[str, Any]:
+def payload_of(row: OrderRow) -> dict[str, Any]:
     """The signed order as the relay takes it (and as a taker needs it to fill)."""
     return {"order": order_of(row).to_json(), "signature": row.signature}
 
 
-def public(row: MarketOrder) -> dict[str, Any]:
+def public(row: OrderRow) -> dict[str, Any]:
     """An order for the API: wei and GPU-second amounts as decimal strings (they exceed 2**53)."""
     return {"hash": row.hash, "maker": row.maker, "side": SIDES[row.side], "series_id": row.series_id,
             "class_id": row.class_id, "window_start": row.window_start, "window_end": row.window_end,

@@ -1,0 +1,92 @@
+"""JSON-RPC batches for the relay's hot path: a loopback node over one keep-alive connection per
+thread; a remote node through web3's provider."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from web3 import Web3
+
+from gpubarter.chain.anvil import free_port
+from gpubarter.chain.rpc import LoopbackRpc, batch_caller
+from gpubarter.errors import ChainError
+
+
+def test_a_loopback_node_answers_a_batch_in_order(w3) -> None:
+    rpc = batch_caller(w3)
+    assert isinstance(rpc, LoopbackRpc)
+    calls = [("eth_chainId", []), ("eth_blockNumber", []), ("eth_getBalance", [w3.eth.accounts[0], "latest"]),
+             ("no_such_method", [])]
+    answers = rpc(calls)
+    assert [a["id"] for a in answers] == [0, 1, 2, 3]
+    assert int(answers[0]["result"], 16) == w3.eth.chain_id
+    assert int(answers[1]["result"], 16) == w3.eth.block_number
+    assert int(answers[2]["result"], 16) == w3.eth.get_balance(w3.eth.accounts[0])
+    assert "error" in answers[3]  # a refused call is the caller's to judge, not a transport error
+
+
+def test_a_remote_node_keeps_the_provider() -> None:
+    for url in ("https://rpc.example.org/v3/KEY", "http://user:pw@127.0.0.1:8545"):
+        assert not isinstance(batch_caller(Web3(Web3.HTTPProvider(url))), LoopbackRpc)
+
+
+def test_nothing_listening_is_a_clear_chain_error() -> None:
+    port = free_port()
+    with pytest.raises(ChainError, match=f"127.0.0.1:{port} did not answer"):
+        LoopbackRpc(f"http://127.0.0.1:{port}")([("eth_chainId", [])])
+
+
+class _OneRequestPerConnection(BaseHTTPRequestHandler):
+    """Answers one batch per connection, then drops it without saying so (as a node whose keep-alive
+    timer ran out), or answers something that is not a batch when asked ``bad_*``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        calls = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if calls[0]["method"] == "bad_status":
+            body, status = b"overloaded", 503
+        elif calls[0]["method"] == "bad_shape":
+            body, status = json.dumps({"jsonrpc": "2.0", "error": {"code": -32600}}).encode(), 200
+        else:
+            body, status = json.dumps([{"jsonrpc": "2.0", "id": c["id"], "result": c["method"]}
+                                       for c in reversed(calls)]).encode(), 200
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def dropping_node() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OneRequestPerConnection)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dropped_keep_alive_connection_is_reopened_and_answers_come_in_order(dropping_node: str) -> None:
+    rpc = LoopbackRpc(dropping_node)
+    for _ in range(3):  # each call after the first finds its connection closed by the node
+        assert [a["result"] for a in rpc([("a", []), ("b", []), ("c", [])])] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(("method", "message"), [("bad_status", "HTTP 503"),
+                                                  ("bad_shape", "did not answer a batch of 1 calls")])
+def test_a_node_that_answers_badly_is_a_clear_chain_error(dropping_node: str, method: str,
+                                                          message: str) -> None:
+    with pytest.raises(ChainError, match=message):
+        LoopbackRpc(dropping_node)([(method, [])])
