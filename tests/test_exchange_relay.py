@@ -30,15 +30,28 @@ def test_accepts_a_funded_sell_and_buy(market: Market, relay: Relay) -> None:
         assert (accepted.class_id, accepted.window_start) == (1, market.world.start)
 
 
+def test_a_maker_in_lower_case_is_the_same_maker(market: Market, relay: Relay) -> None:
+    payload = market.sell(HOUR).to_json()
+    payload["order"]["maker"] = payload["order"]["maker"].lower()
+    assert relay.validate(payload, now=_now(market)).order.maker == market.seller.sender.address
+
+
 def test_partially_filled_order_offers_the_rest(market: Market, relay: Relay) -> None:
     signed = market.sell(HOUR)
     market.buyer.fill(signed, 600)
     assert relay.validate(signed.to_json(), now=_now(market)).remaining == HOUR - 600
 
 
+def _miscased(address: str) -> str:
+    """``address`` with one letter's case flipped: a mixed-case spelling whose EIP-55 checksum fails."""
+    i = next(i for i, c in enumerate(address) if i > 1 and c.isalpha())
+    return address[:i] + address[i].swapcase() + address[i + 1:]
+
+
 @pytest.mark.parametrize(("mutate", "kind"), [
     (lambda p: {**p, "signature": "0x1234"}, "malformed"),
     (lambda p: {**p, "order": {**p["order"], "maker": "nobody"}}, "malformed"),
+    (lambda p: {**p, "order": {**p["order"], "maker": _miscased(p["order"]["maker"])}}, "malformed"),
     (lambda p: {**p, "order": {**p["order"], "side": 2}}, "malformed"),
     (lambda p: {**p, "order": {**p["order"], "amount": 0}}, "malformed"),
     (lambda p: {**p, "order": {**p["order"], "price_per_hour": 1}}, "bad-signature"),

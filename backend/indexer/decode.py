@@ -7,8 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 
+from gpubarter.chain.addresses import checksum
 from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.revert import abi_type
 from gpubarter.toolchain.compiler import load_artifact
@@ -33,11 +34,6 @@ class EventSpec:
         plain = [i for i in item["inputs"] if not i.get("indexed")]
         return cls(contract, item["name"], tuple(indexed), tuple(i["name"] for i in plain),
                    tuple(abi_type(i) for i in plain))
-
-
-@lru_cache(maxsize=65_536)
-def checksum(address: str) -> str:
-    return to_checksum_address(address)
 
 
 def _json_safe(value: Any, typ: str) -> Any:

@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 
 from backend.errors import BackendError
 from gpubarter.chain import eip712
+from gpubarter.chain.addresses import checksum, is_hex_address
 from gpubarter.chain.rpc import batch_caller
 from gpubarter.errors import ChainError
 from gpubarter.protocol.exchange_types import (
@@ -68,7 +69,7 @@ def parse(payload: dict[str, Any]) -> tuple[Order, bytes]:
     try:
         raw, sig_hex = payload["order"], payload["signature"]
         maker = raw["maker"]
-        if not isinstance(maker, str) or not is_address(maker):
+        if not is_hex_address(maker):
             raise OrderRejected("malformed", f"maker {maker!r} is not an address")
         values = {k: int(raw[k]) for k in ("side", "series_id", "amount", "price_per_hour", "expiry", "epoch",
                                             "salt")}
@@ -86,7 +87,7 @@ def parse(payload: dict[str, Any]) -> tuple[Order, bytes]:
         raise OrderRejected("malformed", "amount and price_per_hour must be positive")
     if len(signature) != 65:
         raise OrderRejected("malformed", f"signature must be 65 bytes, got {len(signature)}")
-    return Order(to_checksum_address(maker), **values), signature
+    return Order(checksum(maker), **values), signature
 
 
 class Relay:

@@ -49,7 +49,7 @@ HEALTH = "/api/v1/health"
 
 
 def _address(i: int, kind: int) -> str:
-    from backend.indexer.decode import checksum
+    from gpubarter.chain.addresses import checksum
 
     return checksum(f"0x{kind:02x}{i:038x}")
 

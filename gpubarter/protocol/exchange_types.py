@@ -17,6 +17,7 @@ from eth_utils import keccak
 
 from gpubarter import paths
 from gpubarter.chain import eip712
+from gpubarter.chain.addresses import checksum
 from gpubarter.chain.typed_structs import Types, encode_type, load_types
 
 BUY, SELL = 0, 1
@@ -106,7 +107,7 @@ def recover_signer(digest: bytes, signature: bytes) -> str:
     if len(signature) != 65 or signature[64] not in (27, 28):
         raise ValueError("a signature is 65 bytes r‖s‖v with v 27 or 28")
     sig = keys.Signature(signature[:64] + bytes([signature[64] - 27]))
-    return str(sig.recover_public_key_from_msg_hash(digest).to_checksum_address())
+    return checksum("0x" + sig.recover_public_key_from_msg_hash(digest).to_canonical_address().hex())
 
 
 def cost_of(price_per_hour: int, amount: int, side: int) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Select, select
 
 from backend.api.pagination import Page, keyset, page_of
 from backend.api.problems import Problem
-from backend.indexer.decode import checksum
+from gpubarter.chain.addresses import checksum
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
