@@ -179,7 +179,7 @@ def index(gpu_class: int = typer.Option(..., "--class", help="GPU class id."),
     from backend.market.index import index as price_index
 
     client = _client(network)
-    logs = client.exchange.events.OrderFilled().get_logs(from_block=0)
+    logs = client.fills()
     stamps: dict[int, int] = {}
     fills = []
     for log in logs:
