@@ -6,6 +6,7 @@ and every ``eth_getLogs`` request the code sends is recorded on its way to the n
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from web3.contract.contract import ContractEvent
 
 from gpubarter import paths
 from gpubarter.chain import network
-from gpubarter.chain.contracts import Deployment
+from gpubarter.chain.anvil import LocalChain
+from gpubarter.chain.contracts import Deployment, save_deployment
 from gpubarter.chain.logs import block_ranges, find_latest, find_logs
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD
@@ -171,6 +173,22 @@ def test_clients_take_the_log_range_of_their_deployments_network(deployment: Dep
                                                                  accounts: list[Sender]) -> None:
     assert deployment.network == "local"
     assert ComputeClient(accounts[0], deployment).log_range == network.get_network("local").max_log_range
+
+
+def test_cli_clients_take_the_log_range_of_the_chosen_network(
+        chain: LocalChain, deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gpubarter.cli import market
+    from gpubarter.cli._barter import open_barter
+    from gpubarter.cli._compute import open_client
+
+    save_deployment(deployment, tmp_path)
+    monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path))
+    monkeypatch.setenv("GPUBARTER_LOCAL_RPC_URL", chain.url)
+    nets = network.load_networks()
+    nets["local"] = dataclasses.replace(nets["local"], max_log_range=3)
+    monkeypatch.setattr(network, "load_networks", lambda: nets)
+    assert open_client("local").log_range == open_barter("local").log_range == 3
+    assert market._client("local").log_range == 3
 
 
 # ------------------------------------------------------------------------ networks.toml

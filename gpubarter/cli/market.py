@@ -35,7 +35,7 @@ app.add_typer(market_app, name="market")
 
 def _client(network: str) -> ExchangeClient:
     session = ChainSession.open(network)
-    return ExchangeClient(session.sender, session.deployment)
+    return ExchangeClient(session.sender, session.deployment, log_range=session.network.max_log_range)
 
 
 def _load(client: ExchangeClient, path: Path, api: str | None = None) -> SignedOrder:

@@ -86,8 +86,8 @@ class DealInfo:
 class BarterClient(ComputeClient):
     """The barter side of the protocol (plus everything of :class:`ComputeClient`) for one signer."""
 
-    def __init__(self, sender: Sender, deployment: Deployment) -> None:
-        super().__init__(sender, deployment)
+    def __init__(self, sender: Sender, deployment: Deployment, *, log_range: int | None = None) -> None:
+        super().__init__(sender, deployment, log_range=log_range)
         self.escrow = deployment.contract(self.w3, "BarterEscrow")
         self.factory = deployment.contract(self.w3, "CooperativeFactory")
         self.datasets = deployment.contract(self.w3, "DatasetRegistry")
