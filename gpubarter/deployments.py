@@ -40,7 +40,13 @@ class Deployment:
 
     @property
     def start_block(self) -> int:
+        """The block of the first contract: no event of the protocol is older."""
         return min(self.blocks.values(), default=0)
+
+    def block_of(self, name: str) -> int:
+        """The block ``name`` was deployed in (where searches of its events start); the
+        deployment's :attr:`start_block` when the file does not say."""
+        return self.blocks.get(name, self.start_block)
 
     def to_json(self) -> dict[str, Any]:
         return {"chainId": self.chain_id, "network": self.network, "deployer": self.deployer,

@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from gpubarter.chain.logs import find_latest
 from oracle import reports as rep
 from oracle.errors import OracleError
 from oracle.meter import Signer
@@ -168,8 +169,10 @@ class Policy:
         return Last(*row) if row else None
 
 
-def chain_running_for(w3: Any, jobs: Any) -> Callable[[int], int | None]:
-    """Seconds of chain time since job ``id`` was acknowledged, if it is running now; else None."""
+def chain_running_for(w3: Any, jobs: Any, *, from_block: int, max_range: int) -> Callable[[int], int | None]:
+    """Seconds of chain time since job ``id`` was acknowledged, if it is running now; else None.
+    Its ``JobAcknowledged`` log is searched newest first, down to ``from_block`` (the Jobs contract's
+    deployment block), ``max_range`` blocks per request."""
 
     def lookup(job_id: int) -> int | None:
         if job_id >= 2**256:
@@ -177,10 +180,11 @@ def chain_running_for(w3: Any, jobs: Any) -> Callable[[int], int | None]:
         job = jobs.functions.jobOf(job_id).call()
         if int(job[2]) not in RUNNING:
             return None
-        logs = jobs.events.JobAcknowledged().get_logs(from_block=0, argument_filters={"jobId": job_id})
-        if not logs:
+        log = find_latest(jobs.events.JobAcknowledged(), from_block=from_block, max_range=max_range,
+                          argument_filters={"jobId": job_id})
+        if log is None:
             return None
-        acked = int(w3.eth.get_block(logs[-1]["blockNumber"])["timestamp"])
+        acked = int(w3.eth.get_block(log["blockNumber"])["timestamp"])
         return int(w3.eth.get_block("latest")["timestamp"]) - acked
 
     return lookup

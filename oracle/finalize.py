@@ -19,12 +19,13 @@ from typing import Any
 
 from web3.logs import DISCARD
 
+from gpubarter.chain.logs import block_ranges, get_logs_in
 from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender
 from gpubarter.errors import GpuBarterError, TransactionReverted
 from oracle.store import Finalization, MeterStore
 
-#: Blocks read per ``eth_getLogs`` request.
+#: Blocks read per ``eth_getLogs`` request unless the network says (``max_log_range``).
 LOG_CHUNK = 2_000
 #: Seconds before a batch that could not be finalised (open challenge, node error) is tried again.
 RETRY_S = 5
@@ -32,9 +33,9 @@ RETRY_S = 5
 
 class Finalizer:
     def __init__(self, store: MeterStore, sender: Sender, oracle: Any, log: logging.Logger,
-                 confirmations: int = 0, start_block: int = 0) -> None:
+                 confirmations: int = 0, start_block: int = 0, max_range: int = LOG_CHUNK) -> None:
         self.store, self.sender, self.oracle, self.log = store, sender, oracle, log
-        self.confirmations, self.start_block = confirmations, start_block
+        self.confirmations, self.start_block, self.max_range = confirmations, start_block, max_range
         self.chain_id = sender.chain_id
         self.contract = oracle.address
         self._retry_at: dict[int, int] = {}
@@ -44,15 +45,10 @@ class Finalizer:
         w3 = self.sender.w3
         head = w3.eth.block_number - self.confirmations
         start = max(self.store.cursor(self.chain_id, self.contract), self.start_block)
-        found: list[Finalization] = []
-        while start <= head:
-            end = min(head, start + LOG_CHUNK - 1)
-            for event in self.oracle.events.BatchAccepted().get_logs(from_block=start, to_block=end):
-                pending = self._pending(event)
-                if pending is not None:
-                    found.append(pending)
+        for first, end in block_ranges(start, head, self.max_range):
+            found = [pending for event in get_logs_in(self.oracle.events.BatchAccepted(), first, end)
+                     if (pending := self._pending(event)) is not None]
             self.store.add_finalizations(self.chain_id, self.contract, found, end + 1)
-            found, start = [], end + 1
         return self.store.finalizations(self.chain_id, self.contract)
 
     def _pending(self, event: Any) -> Finalization | None:

@@ -133,7 +133,7 @@ class ProviderAgent:
             target = self.shard_path(deal.deal_id, step - 1)
             if target.exists():
                 continue
-            sealed = self.client.released_key(deal, step, doc.get("accepted_block") or 0)
+            sealed = self.client.released_key(deal, step, doc.get("accepted_block"))
             key = sealing.open_sealed(pair.secret, sealed, step)
             expected = self.client.datasets.functions.commitment(deal.dataset_id, step - 1).call()
             if sealing.commitment(key) != bytes(expected):

@@ -7,4 +7,5 @@
 - :mod:`~gpubarter.chain.revert`: decoding custom errors.
 - :mod:`~gpubarter.chain.contracts`: artifacts, deployment, ``deployments/<chain-id>.json``.
 - :mod:`~gpubarter.chain.eip712`: typed-data domains and signing.
+- :mod:`~gpubarter.chain.logs`: event log searches in bounded block ranges (public RPCs cap them).
 """

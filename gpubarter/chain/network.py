@@ -2,8 +2,9 @@
 
 ``networks.toml`` at the project root names the networks ``--network`` accepts.
 Each gives its chain id, the environment variable holding its RPC URL (URLs often
-carry an API key, so they are not committed) and a confirmation depth. ``local`` is
-the chain that ``gpubarter node`` keeps running.
+carry an API key, so they are not committed), a confirmation depth and the most blocks
+one ``eth_getLogs`` request may span (``max_log_range``). ``local`` is the chain that
+``gpubarter node`` keeps running.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from web3.types import RPCEndpoint
 from gpubarter import paths
 from gpubarter.errors import ChainError, ConfigError
 
+#: Blocks per ``eth_getLogs`` request where a network does not say (public RPCs often cap at 1,000).
+DEFAULT_MAX_LOG_RANGE = 1_000
+
 
 @dataclass(frozen=True)
 class Network:
@@ -31,6 +35,7 @@ class Network:
     rpc_url_env: str | None
     confirmations: int
     dev: bool  # anvil dev accounts may sign; faucet allowed
+    max_log_range: int = DEFAULT_MAX_LOG_RANGE  # blocks per eth_getLogs request
 
     def rpc_url(self) -> str:
         if self.name == "local":
@@ -56,9 +61,17 @@ def load_networks() -> dict[str, Network]:
             rpc_url_env=cfg.get("rpc_url_env"),
             confirmations=int(cfg.get("confirmations", 0)),
             dev=bool(cfg.get("dev", False)),
+            max_log_range=_max_log_range(path, name, cfg.get("max_log_range", DEFAULT_MAX_LOG_RANGE)),
         )
         for name, cfg in raw.items()
     }
+
+
+def _max_log_range(path: Path, name: str, value: object) -> int:
+    if type(value) is not int or value < 1:
+        raise ConfigError(f"{path}: max_log_range of [{name}] must be a whole number of blocks >= 1, "
+                          f"not {value!r}")
+    return value
 
 
 def get_network(name: str) -> Network:
@@ -67,6 +80,13 @@ def get_network(name: str) -> Network:
         raise ConfigError(f"unknown network {name!r}; known: {', '.join(sorted(networks))} "
                           "(add one to networks.toml)")
     return networks[name]
+
+
+def log_range_for(name: str) -> int:
+    """``max_log_range`` of network ``name``; :data:`DEFAULT_MAX_LOG_RANGE` for a network that
+    networks.toml does not name (a deployment made under another name)."""
+    network = load_networks().get(name)
+    return network.max_log_range if network else DEFAULT_MAX_LOG_RANGE
 
 
 def node_state_file() -> Path:

@@ -20,7 +20,7 @@ KeyDirOpt = typer.Option(
 def open_barter(network: str) -> BarterClient:
     """A client signing with the session's key (GPUBARTER_PRIVATE_KEY, keystore, or dev key)."""
     session = ChainSession.open(network)
-    return BarterClient(session.sender, session.deployment)
+    return BarterClient(session.sender, session.deployment, log_range=session.network.max_log_range)
 
 
 def deal_key_dir(given: Path | None) -> Path:

@@ -21,7 +21,7 @@ NetworkOpt = typer.Option("local", "--network", "-n", help="A network from netwo
 def open_client(network: str) -> ComputeClient:
     """A client signing with the session's key (GPUBARTER_PRIVATE_KEY, keystore, or dev key)."""
     session = ChainSession.open(network)
-    return ComputeClient(session.sender, session.deployment)
+    return ComputeClient(session.sender, session.deployment, log_range=session.network.max_log_range)
 
 
 def show_txs(what: str, results: Iterable[TxResult]) -> None:

@@ -123,8 +123,10 @@ def dispute(deal: int = DealArg, step: int = typer.Argument(..., help="The relea
     deal_id, step = positive_id(deal, "deal id"), positive_id(step, "step")
     c = open_barter(network)
     info = c.deal_info(deal_id)
-    pair = DealKeys(deal_key_dir(key_dir)).pair(deal_id)
-    sealed = c.released_key(info, step)
+    keys = DealKeys(deal_key_dir(key_dir))
+    pair = keys.pair(deal_id)
+    # search from the block the provider accepted the deal in (its key file), else the escrow's block
+    sealed = c.released_key(info, step, keys.load(deal_id).get("accepted_block"))
     key = sealing.open_sealed(pair.secret, sealed, step)
     if sealing.commitment(key) == c.datasets.functions.commitment(info.dataset_id, step - 1).call():
         raise ConfigError(f"the key released for step {step} of deal {deal_id} matches its commitment; "

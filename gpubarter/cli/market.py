@@ -35,7 +35,7 @@ app.add_typer(market_app, name="market")
 
 def _client(network: str) -> ExchangeClient:
     session = ChainSession.open(network)
-    return ExchangeClient(session.sender, session.deployment)
+    return ExchangeClient(session.sender, session.deployment, log_range=session.network.max_log_range)
 
 
 def _load(client: ExchangeClient, path: Path, api: str | None = None) -> SignedOrder:
@@ -179,7 +179,7 @@ def index(gpu_class: int = typer.Option(..., "--class", help="GPU class id."),
     from backend.market.index import index as price_index
 
     client = _client(network)
-    logs = client.exchange.events.OrderFilled().get_logs(from_block=0)
+    logs = client.fills()
     stamps: dict[int, int] = {}
     fills = []
     for log in logs:

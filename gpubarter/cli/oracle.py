@@ -154,6 +154,7 @@ def _chain(network_name: str, signer, confirmations: int | None):
 def _submitter(network_name: str, signer, confirmations: int | None, log, peers: list[str],
                gas_cap: int | None):
     """A factory of the daemon's submitter (with its finaliser) for the network's MeteringOracle."""
+    from gpubarter.chain.network import log_range_for
     from gpubarter.errors import ConfigError
     from oracle.finalize import Finalizer
     from oracle.submit import SubmitOptions, Submitter
@@ -165,10 +166,10 @@ def _submitter(network_name: str, signer, confirmations: int | None, log, peers:
             raise ConfigError(f"--peer must be an http(s) URL, not {url!r}")
     sender, oracle, deployment = _chain(network_name, signer, confirmations)
     options = SubmitOptions(peers=list(peers), gas_cap=gas_cap)
-    start = deployment.blocks.get("MeteringOracle", 0)
+    start, max_range = deployment.block_of("MeteringOracle"), log_range_for(network_name)
     return lambda store: Submitter(
         store, sender, oracle, log, signer=signer, options=options,
-        finalizer=Finalizer(store, sender, oracle, log, sender.confirmations, start))
+        finalizer=Finalizer(store, sender, oracle, log, sender.confirmations, start, max_range))
 
 
 @oracle_app.command()
@@ -180,6 +181,7 @@ def finalize(
     db: Path | None = DbOpt,
 ) -> None:
     """Finalise every accepted batch whose challenge period is over (the daemon does this itself)."""
+    from gpubarter.chain.network import log_range_for
     from oracle import logs
     from oracle.finalize import Finalizer
     from oracle.store import MeterStore
@@ -189,7 +191,7 @@ def finalize(
     store = MeterStore(_db(db))
     try:
         finalizer = Finalizer(store, sender, oracle, logs.setup("finalize"), sender.confirmations,
-                              deployment.blocks.get("MeteringOracle", 0))
+                              deployment.block_of("MeteringOracle"), log_range_for(network))
         done = finalizer.pump()
         waiting = finalizer.store.finalizations(sender.chain_id, oracle.address)
     finally:
@@ -211,6 +213,7 @@ def cosign(
     import threading
 
     from gpubarter import paths
+    from gpubarter.chain.network import log_range_for
     from gpubarter.errors import ConfigError
     from oracle import logs
     from oracle.cosign import Policy, chain_running_for, serve
@@ -222,7 +225,8 @@ def cosign(
     jobs = deployment.contract(sender.w3, "Jobs")
     log = logs.setup("cosign")
     policy = Policy(db or paths.state_dir() / "oracle" / "cosign.sqlite", signer,
-                    chain_running_for(sender.w3, jobs))
+                    chain_running_for(sender.w3, jobs, from_block=deployment.block_of("Jobs"),
+                                      max_range=log_range_for(network)))
     server = serve(policy, port, log)
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGINT):

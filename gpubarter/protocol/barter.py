@@ -14,8 +14,10 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
+from web3.types import EventData
 
 from gpubarter.chain.contracts import Deployment, contract_at
+from gpubarter.chain.logs import find_latest
 from gpubarter.chain.tx import Sender, TxResult
 from gpubarter.errors import ChainError
 from gpubarter.protocol import sealing
@@ -84,8 +86,8 @@ class DealInfo:
 class BarterClient(ComputeClient):
     """The barter side of the protocol (plus everything of :class:`ComputeClient`) for one signer."""
 
-    def __init__(self, sender: Sender, deployment: Deployment) -> None:
-        super().__init__(sender, deployment)
+    def __init__(self, sender: Sender, deployment: Deployment, *, log_range: int | None = None) -> None:
+        super().__init__(sender, deployment, log_range=log_range)
         self.escrow = deployment.contract(self.w3, "BarterEscrow")
         self.factory = deployment.contract(self.w3, "CooperativeFactory")
         self.datasets = deployment.contract(self.w3, "DatasetRegistry")
@@ -177,21 +179,33 @@ class BarterClient(ComputeClient):
 
     def public_key_of(self, deal: DealInfo) -> Point:
         """The per-deal public key the provider accepted ``deal`` with (from its DealAccepted log)."""
-        logs = self.escrow.events.DealAccepted().get_logs(
-            from_block=0, argument_filters={"dealId": deal.deal_id})
-        for log in logs:
-            point = (log["args"]["px"], log["args"]["py"])
-            if sealing.key_hash(point) == deal.key_hash:
-                return point
-        raise ChainError(f"the public key of deal {deal.deal_id} is not in the chain's logs")
+        log = find_latest(
+            self.escrow.events.DealAccepted(), from_block=self.deployment.block_of("BarterEscrow"),
+            max_range=self.log_range, argument_filters={"dealId": deal.deal_id},
+            where=lambda log: sealing.key_hash(_public_point(log)) == deal.key_hash)
+        if log is None:
+            raise ChainError(f"the public key of deal {deal.deal_id} is not in the chain's logs")
+        return _public_point(log)
 
-    def released_key(self, deal: DealInfo, step: int, from_block: int = 0) -> SealedKey:
-        """The sealed key released for ``step`` (its KeyReleased log, checked against the escrow's hash)."""
-        logs = self.escrow.events.KeyReleased().get_logs(
-            from_block=from_block, argument_filters={"dealId": deal.deal_id, "step": step})
-        want = self.escrow.functions.releaseHashOf(deal.deal_id, step).call()
-        for log in logs:
-            sealed = SealedKey((log["args"]["rx"], log["args"]["ry"]), bytes(log["args"]["c"]))
-            if sealing.release_hash(sealed) == bytes(want):
-                return sealed
-        raise ChainError(f"step {step} of deal {deal.deal_id} was not released (no matching KeyReleased log)")
+    def released_key(self, deal: DealInfo, step: int, from_block: int | None = None) -> SealedKey:
+        """The sealed key released for ``step`` (its KeyReleased log, checked against the escrow's hash),
+        searched newest first down to ``from_block`` (default: the escrow's deployment block; a provider
+        passes the block it accepted the deal in)."""
+        want = bytes(self.escrow.functions.releaseHashOf(deal.deal_id, step).call())
+        log = find_latest(
+            self.escrow.events.KeyReleased(),
+            from_block=self.deployment.block_of("BarterEscrow") if from_block is None else from_block,
+            max_range=self.log_range, argument_filters={"dealId": deal.deal_id, "step": step},
+            where=lambda log: sealing.release_hash(_sealed_key(log)) == want)
+        if log is None:
+            raise ChainError(f"step {step} of deal {deal.deal_id} was not released "
+                             "(no matching KeyReleased log)")
+        return _sealed_key(log)
+
+
+def _public_point(log: EventData) -> Point:
+    return log["args"]["px"], log["args"]["py"]
+
+
+def _sealed_key(log: EventData) -> SealedKey:
+    return SealedKey((log["args"]["rx"], log["args"]["ry"]), bytes(log["args"]["c"]))

@@ -17,6 +17,8 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 
 from gpubarter.chain.contracts import Deployment
+from gpubarter.chain.logs import find_logs
+from gpubarter.chain.network import log_range_for
 from gpubarter.chain.tx import Sender, TxResult
 from gpubarter.errors import ConfigError
 from gpubarter.protocol.types import GpuClass, Job, ProviderInfo, Series
@@ -35,12 +37,17 @@ class Sent(Generic[T]):
 
 
 class ComputeClient:
-    """The compute side of the protocol for one signer on one chain."""
+    """The compute side of the protocol for one signer on one chain.
 
-    def __init__(self, sender: Sender, deployment: Deployment) -> None:
+    Log searches start at the searched contract's deployment block and ask for at most
+    ``log_range`` blocks per request (default: the deployment's network's ``max_log_range``).
+    """
+
+    def __init__(self, sender: Sender, deployment: Deployment, *, log_range: int | None = None) -> None:
         self.sender = sender
         self.w3: Web3 = sender.w3
         self.deployment = deployment
+        self.log_range = log_range if log_range is not None else log_range_for(deployment.network)
         self.token, self.classes, self.registry, self.credits, self.jobs = (
             deployment.contract(self.w3, name) for name in CONTRACTS
         )
@@ -53,9 +60,8 @@ class ComputeClient:
 
     def gpu_classes(self) -> list[GpuClass]:
         """Every class governance defined, current parameters (from ``GpuClassSet`` events)."""
-        logs = self.classes.events.GpuClassSet().get_logs(
-            from_block=self.deployment.blocks.get("GpuClasses", 0)
-        )
+        logs = find_logs(self.classes.events.GpuClassSet(), from_block=self.deployment.block_of("GpuClasses"),
+                         max_range=self.log_range)
         ids = sorted({int(log["args"]["classId"]) for log in logs})
         return [self.gpu_class(i) for i in ids]
 

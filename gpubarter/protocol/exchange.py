@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from web3.contract import Contract
+from web3.types import EventData
 
 from gpubarter.chain import eip712
 from gpubarter.chain.contracts import Deployment
+from gpubarter.chain.logs import find_logs
+from gpubarter.chain.network import log_range_for
 from gpubarter.chain.tx import Sender, TxResult
 from gpubarter.protocol.exchange_types import BUY, SELL, UINT256, Order, compact, order_digest, sign_order
 
@@ -37,11 +40,17 @@ class SignedOrder:
 
 
 class ExchangeClient:
-    """CreditExchange for one signer on one chain."""
+    """CreditExchange for one signer on one chain.
 
-    def __init__(self, sender: Sender, deployment: Deployment) -> None:
+    Log searches ask for at most ``log_range`` blocks per request (default: the deployment's
+    network's ``max_log_range``), as in :class:`~gpubarter.protocol.credits.ComputeClient`.
+    """
+
+    def __init__(self, sender: Sender, deployment: Deployment, *, log_range: int | None = None) -> None:
         self.sender = sender
         self.w3 = sender.w3
+        self.deployment = deployment
+        self.log_range = log_range if log_range is not None else log_range_for(deployment.network)
         self.exchange: Contract = deployment.contract(self.w3, "CreditExchange")
         self.token: Contract = deployment.contract(self.w3, "ComputeToken")
         self.credits: Contract = deployment.contract(self.w3, "ComputeCredits")
@@ -85,6 +94,11 @@ class ExchangeClient:
         return self.sender.transact(self.exchange.functions.raiseEpoch(epoch))
 
     # ------------------------------------------------------------------ reads
+
+    def fills(self) -> list[EventData]:
+        """Every ``OrderFilled`` log since the exchange was deployed, oldest first."""
+        start = self.deployment.block_of("CreditExchange")
+        return find_logs(self.exchange.events.OrderFilled(), from_block=start, max_range=self.log_range)
 
     def filled_of(self, digest: bytes) -> int:
         return int(self.exchange.functions.filledOf(digest).call())

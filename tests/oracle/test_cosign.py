@@ -40,6 +40,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _running_for(world: World, jobs: Any) -> Callable[[int], int | None]:
+    """The chain lookup: JobAcknowledged logs 2 blocks per request, down to the Jobs deployment block."""
+    return chain_running_for(world.w3, jobs, from_block=world.deployment.block_of("Jobs"), max_range=2)
+
+
 @pytest.fixture
 def two_of_three(world: World) -> list[str]:
     members = sorted([world.gov.sender.address, *(dev_account(i).address for i in PEERS)],
@@ -56,7 +61,7 @@ def start_peer(world: World, tmp_path: Path) -> Iterator[Callable[..., str]]:
 
     def start(index: int, port: int = 0, contract: str | None = None) -> str:
         policy = Policy(tmp_path / f"cosign-{index}-{len(policies)}.sqlite", _signer(world, index, contract),
-                        chain_running_for(world.w3, jobs))
+                        _running_for(world, jobs))
         server = serve(policy, port, LOG)
         servers.append(server)
         policies.append(policy)
@@ -201,7 +206,7 @@ def test_cosigner_refuses_what_it_cannot_vouch_for(
 
 def test_policy_refusals_leave_its_state_unchanged(world: World, tmp_path: Path) -> None:
     jobs = world.deployment.contract(world.w3, "Jobs")
-    policy = Policy(tmp_path / "c.sqlite", _signer(world, PEERS[0]), chain_running_for(world.w3, jobs))
+    policy = Policy(tmp_path / "c.sqlite", _signer(world, PEERS[0]), _running_for(world, jobs))
     try:
         job = world.acked_job(3_600)
         now = world.now()
