@@ -22,6 +22,7 @@ from backend.indexer.projections import ResourceProjector
 from backend.market.service import Market
 from backend.settings import ApiSettings
 from gpubarter.chain.contracts import Deployment
+from gpubarter.chain.network import log_range_for
 from gpubarter.errors import ConfigError
 
 log = logging.getLogger("gpubarter.backend")
@@ -43,7 +44,9 @@ class BackendService:
         self.sessions = session_factory(self.engine)
         self.market = Market.of(self.w3, self.deployment, self.sessions)
         projectors = (ResourceProjector(), *([self.market.projector] if self.market else []))
+        # Each step's eth_getLogs spans at most the network's max_log_range (public RPCs cap it).
         self.follower = Follower(self.w3, self.deployment, self.sessions, confirmations=self.confirmations,
+                                 chunk=min(2_000, log_range_for(self.deployment.network)),
                                  projectors=projectors)
         self.app = create_app(self.sessions, settings=self.settings, chain_id=self.deployment.chain_id,
                               chain_head=lambda: self.w3.eth.block_number - self.confirmations)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from backend.db.models import ChainEvent, Cursor
 from backend.indexer.follower import Follower
+from gpubarter.chain.network import DEFAULT_MAX_LOG_RANGE, log_range_for
 
 WAD = 10**18
 
@@ -95,3 +96,17 @@ def test_anvil_reorg_is_detected(w3, deployment, accounts, token, sessions):
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(ChainEvent)) == count_before - 2
     assert indexed(sessions, "FaucetDripped") == []
+
+
+@pytest.mark.parametrize(("network", "chunk"), [("local", 2_000), ("no-such-network", DEFAULT_MAX_LOG_RANGE)])
+def test_the_service_indexes_within_the_networks_log_range(w3, deployment, database_url, network, chunk):
+    """A public RPC refuses eth_getLogs over more blocks than it allows (networks.toml max_log_range)."""
+    from dataclasses import replace
+
+    from backend.service import BackendService
+
+    svc = BackendService(w3, replace(deployment, network=network), database_url=database_url)
+    try:
+        assert svc.follower.chunk == min(2_000, log_range_for(network)) == chunk
+    finally:
+        svc.engine.dispose()
