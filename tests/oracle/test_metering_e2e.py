@@ -183,7 +183,10 @@ def test_with_a_challenge_period_credits_burn_only_after_the_daemon_finalises(
         world.travel(PERIOD_S)
         wait_for("the daemon finalising", lambda: _onchain(world, job, uuid)[1] == ms // 1000, timeout=30)
         assert world.holder.series(world.series_id).burned - burned_before == ms // 1000
-        assert _rows(db, "SELECT COUNT(*) FROM finalizations WHERE state='pending'") == [(0,)]
+        # The daemon records a batch final once it has the receipt: a moment after the chain shows it.
+        wait_for("the daemon recording every batch final",
+                 lambda: _rows(db, "SELECT COUNT(*) FROM finalizations WHERE state='pending'") == [(0,)],
+                 timeout=30)
         assert _rows(db, "SELECT COUNT(*) FROM finalizations WHERE state='final'")[0][0] >= 1
     finally:
         daemon.send_signal(signal.SIGTERM)
