@@ -43,8 +43,7 @@ def book(market: Market, tmp_path: Path) -> Iterator[tuple[Pruner, list[list[Any
 
 def _accept(pruner: Pruner, signed: SignedOrder) -> None:
     accepted = pruner.relay.validate(signed.to_json())
-    with pruner.sessions() as session:
-        store.accept(session, accepted, accepted.chain_time)
+    store.accept(pruner.sessions.kw["bind"], accepted, accepted.chain_time)
 
 
 def _states(pruner: Pruner) -> dict[str, tuple[str, int]]:
