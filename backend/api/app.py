@@ -25,9 +25,10 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
                   description="Providers, credit series, jobs, usage, datasets, cooperatives, deals "
                               "and the order book of GPU Barter, read from the chain index.")
     app.state.sessions = sessions
-    # Reads of the resource lists: one statement each, so no transaction (on PostgreSQL a BEGIN and a
-    # ROLLBACK round trip fewer per request); same pool as ``sessions``.
-    app.state.reads = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+    # Work that is one statement needs no transaction (on PostgreSQL a BEGIN and a COMMIT or ROLLBACK
+    # round trip fewer per request): the resource lists' reads and the relay's insert. Same pool as
+    # ``sessions``.
+    app.state.autocommit = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
     app.state.settings = settings
     app.state.chain_head = chain_head
     app.state.max_ready_lag = max_ready_lag

@@ -126,12 +126,12 @@ def _known_series(market: Market, series_id: int) -> None:
 def post_order(payload: Annotated[dict[str, Any], Body(examples=[{"order": {}, "signature": "0x.."}])],
                request: Request) -> Response:
     # No session dependency: a generator dependency costs two more hops through the thread pool per
-    # request, and this is the relay's hot path (the insert takes a pooled connection of its own).
+    # request, and this is the relay's hot path (the insert is one autocommitted statement).
     market = _market(request)
     try:
         with _chain_reads():  # the chain time comes in the validation's batched read
             accepted = market.relay.validate(payload)
-        row = store.accept(request.app.state.sessions.kw["bind"], accepted, accepted.chain_time)
+        row = store.accept(request.app.state.autocommit, accepted, accepted.chain_time)
     except OrderRejected as exc:
         raise Problem(REJECTION_STATUS.get(exc.kind, 422), exc.kind, exc.detail) from None
     # The body is :class:`OrderPublic` already (strings and ints): validating it again through the

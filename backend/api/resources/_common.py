@@ -34,7 +34,7 @@ async def in_connection(request: Request, work: Callable[[Connection], T]) -> T:
     database, and a request costs one thread hop (a session dependency costs three). A Core connection,
     not an ORM session: these endpoints only read, and a session's setup and teardown cost more than the
     query."""
-    engine: Engine = request.app.state.reads
+    engine: Engine = request.app.state.autocommit
 
     def run() -> T:
         with engine.connect() as conn:
