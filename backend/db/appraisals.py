@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from backend.db.models import Base
+from backend.db.models import ADDRESS, HASH, Base
 
 
 class Upload(Base):
@@ -21,8 +21,8 @@ class Upload(Base):
     __tablename__ = "uploads"
 
     manifest_cid: Mapped[str] = mapped_column(String(128), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(42), index=True)  # the user, or a cooperative
-    uploaded_by: Mapped[str] = mapped_column(String(42))
+    owner: Mapped[str] = mapped_column(ADDRESS, index=True)  # the user, or a cooperative
+    uploaded_by: Mapped[str] = mapped_column(ADDRESS)
     name: Mapped[str] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(16))
     k: Mapped[int] = mapped_column(Integer)
@@ -35,12 +35,12 @@ class Appraisal(Base):
 
     __tablename__ = "appraisals"
 
-    appraisal_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    appraisal_hash: Mapped[str] = mapped_column(HASH, primary_key=True)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
     canonical: Mapped[str] = mapped_column(Text)
     manifest_cid: Mapped[str | None] = mapped_column(String(128), index=True)
     gpu_class: Mapped[str] = mapped_column(String(64))
-    requested_by: Mapped[str] = mapped_column(String(42))
+    requested_by: Mapped[str] = mapped_column(ADDRESS)
     created_at: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db.models import Base
+from backend.db.models import ADDRESS, HASH, PK, UINT, Base
 
-UINT_DIGITS = 78  # len(str(2**256 - 1))
-Uint = String(UINT_DIGITS)
-IntId = BigInteger().with_variant(Integer, "sqlite")
+UINT_DIGITS = UINT.length  # zero-padded to it, so that stored amounts sort as numbers
 
 OPEN, UNFUNDED, FILLED, CANCELLED, EXPIRED = "open", "unfunded", "filled", "cancelled", "expired"
 #: States an order can leave again (the pruner re-checks them); the others are final.
@@ -41,21 +39,21 @@ class MarketOrder(Base):
     __tablename__ = "market_orders"
     __table_args__ = (Index("ix_market_orders_book", "series_id", "status", "side"),)
 
-    id: Mapped[int] = mapped_column(IntId, primary_key=True, autoincrement=True)
-    hash: Mapped[str] = mapped_column(String(66), unique=True)
-    maker: Mapped[str] = mapped_column(String(42), index=True)
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    hash: Mapped[str] = mapped_column(HASH, unique=True)
+    maker: Mapped[str] = mapped_column(ADDRESS, index=True)
     side: Mapped[int] = mapped_column(Integer)
     series_id: Mapped[int] = mapped_column(BigInteger)
     class_id: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[int] = mapped_column(BigInteger)
     window_end: Mapped[int] = mapped_column(BigInteger)
-    amount: Mapped[str] = mapped_column(Uint)
-    price_per_hour: Mapped[str] = mapped_column(Uint)
-    expiry: Mapped[str] = mapped_column(Uint)
-    epoch: Mapped[str] = mapped_column(Uint)
-    salt: Mapped[str] = mapped_column(Uint)
+    amount: Mapped[str] = mapped_column(UINT)
+    price_per_hour: Mapped[str] = mapped_column(UINT)
+    expiry: Mapped[str] = mapped_column(UINT)
+    epoch: Mapped[str] = mapped_column(UINT)
+    salt: Mapped[str] = mapped_column(UINT)
     signature: Mapped[str] = mapped_column(String(132))
-    remaining: Mapped[str] = mapped_column(Uint)
+    remaining: Mapped[str] = mapped_column(UINT)
     status: Mapped[str] = mapped_column(String(16))
     accepted_at: Mapped[int] = mapped_column(BigInteger)  # chain time (unix seconds)
 
@@ -66,17 +64,17 @@ class MarketFill(Base):
     __tablename__ = "market_fills"
     __table_args__ = (Index("ix_market_fills_index", "class_id", "month"),)
 
-    id: Mapped[int] = mapped_column(IntId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    order_hash: Mapped[str] = mapped_column(String(66), index=True)
+    order_hash: Mapped[str] = mapped_column(HASH, index=True)
     series_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    maker: Mapped[str] = mapped_column(String(42))
+    maker: Mapped[str] = mapped_column(ADDRESS)
     class_id: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[int] = mapped_column(BigInteger)
     month: Mapped[str] = mapped_column(String(7))
-    price_per_hour: Mapped[str] = mapped_column(Uint)
-    amount: Mapped[str] = mapped_column(Uint)
-    cost: Mapped[str] = mapped_column(Uint)
+    price_per_hour: Mapped[str] = mapped_column(UINT)
+    amount: Mapped[str] = mapped_column(UINT)
+    cost: Mapped[str] = mapped_column(UINT)
     block_number: Mapped[int] = mapped_column(BigInteger)
-    tx_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(HASH)
     timestamp: Mapped[int] = mapped_column(BigInteger)

@@ -12,6 +12,15 @@ class Base(DeclarativeBase):
     pass
 
 
+#: Column types every table spells the same way.
+#: Surrogate primary key: BIGINT, but SQLite only autoincrements an INTEGER PRIMARY KEY.
+PK = BigInteger().with_variant(Integer, "sqlite")
+#: A uint256 as a decimal string (78 digits hold 2**256 - 1).
+UINT = String(78)
+ADDRESS = String(42)
+HASH = String(66)
+
+
 class Cursor(Base):
     """How far a follower has indexed: the last block processed and its hash."""
 
@@ -20,7 +29,7 @@ class Cursor(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     chain_id: Mapped[int] = mapped_column(BigInteger)
     block_number: Mapped[int] = mapped_column(BigInteger)
-    block_hash: Mapped[str] = mapped_column(String(66))
+    block_hash: Mapped[str] = mapped_column(HASH)
 
 
 class IndexedBlock(Base):
@@ -30,7 +39,7 @@ class IndexedBlock(Base):
     __tablename__ = "indexed_blocks"
 
     number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[str] = mapped_column(String(66))
+    hash: Mapped[str] = mapped_column(HASH)
 
 
 class ChainEvent(Base):
@@ -39,14 +48,14 @@ class ChainEvent(Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_events_position"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+    id: Mapped[int] = mapped_column(PK, primary_key=True,
                                     autoincrement=True)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
-    block_hash: Mapped[str] = mapped_column(String(66))
-    tx_hash: Mapped[str] = mapped_column(String(66), index=True)
+    block_hash: Mapped[str] = mapped_column(HASH)
+    tx_hash: Mapped[str] = mapped_column(HASH, index=True)
     log_index: Mapped[int] = mapped_column(Integer)
     contract: Mapped[str] = mapped_column(String(64), index=True)
-    address: Mapped[str] = mapped_column(String(42))
+    address: Mapped[str] = mapped_column(ADDRESS)
     name: Mapped[str] = mapped_column(String(64), index=True)
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -67,5 +76,5 @@ class AuthSession(Base):
     __tablename__ = "auth_sessions"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    address: Mapped[str] = mapped_column(String(42), index=True)
+    address: Mapped[str] = mapped_column(ADDRESS, index=True)
     expires_at: Mapped[int] = mapped_column(BigInteger)

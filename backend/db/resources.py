@@ -10,14 +10,8 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db.models import Base
+from backend.db.models import ADDRESS, HASH, PK, UINT, Base
 
-#: Surrogate primary key: BIGINT, but SQLite only autoincrements an INTEGER PRIMARY KEY.
-PK = BigInteger().with_variant(Integer, "sqlite")
-#: A uint256 as a decimal string.
-UINT = String(78)
-ADDRESS = String(42)
-HASH = String(66)
 CID = String(256)
 
 
