@@ -61,9 +61,11 @@ class Pruner:
             if not rows:
                 return changed
             after = rows[-1].id
-            found = self.verdicts(rows, now) or []
+            found = self.verdicts(rows, now)
+            if found is None:  # the chain cannot tell: leave this page as it is
+                continue
             moves = []
-            for row, (status, remaining) in zip(rows, found, strict=False):
+            for row, (status, remaining) in zip(rows, found, strict=True):
                 if status != row.status or remaining not in (None, row.remaining):
                     values = {"status": status, **({"remaining": remaining} if remaining else {})}
                     moves.append((row.id, row.status, row.remaining, values))
