@@ -8,6 +8,8 @@ their credits and run jobs that the stack's oracle daemon meters (always on simu
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,12 +61,26 @@ def story_scenario(env: DevStack, *, say: Callable[[str], None]) -> DemoReport:
 
 def run_demo(*, say: Callable[[str], None] = print, workdir: Path | None = None, ipfs: bool = True,
              on_stack_up: Callable[[DevStack], None] | None = None) -> DemoReport:
-    """Start a fresh dev stack, run the story on it, stop the stack; the report says how it went."""
+    """Start a fresh dev stack, run the story on it, stop the stack; the report says how it went.
+
+    Without ``workdir`` the stack lives in a fresh temp dir, removed after a clean run and kept
+    (and named) when a step failed or the demo broke off, so its logs can be read."""
     t0 = time.monotonic()
-    with DevStack(workdir=workdir, ipfs=ipfs, sim_gpus=STORY_GPUS, simulate=SIMULATE_WHY, say=say) as stack:
-        if on_stack_up is not None:
-            on_stack_up(stack)
-        report = story_scenario(stack, say=say)
-        report.gas[:0] = [(f"deploy {what}", "governance", gas) for what, gas in stack.deploy_gas]
+    own = workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="gpubarter-demo-")) if workdir is None else workdir
+    clean = False
+    try:
+        stack = DevStack(workdir=workdir, ipfs=ipfs, sim_gpus=STORY_GPUS, simulate=SIMULATE_WHY, say=say)
+        with stack:
+            if on_stack_up is not None:
+                on_stack_up(stack)
+            report = story_scenario(stack, say=say)
+            report.gas[:0] = [(f"deploy {what}", "governance", gas) for what, gas in stack.deploy_gas]
+        clean = not report.failures
+    finally:
+        if own and clean:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif own:
+            say(f"the demo's work dir is kept, with its logs in logs/: {workdir}")
     report.seconds = time.monotonic() - t0
     return report

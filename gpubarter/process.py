@@ -20,9 +20,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from gpubarter.errors import NodeStartError
 
+#: How much of a child's log an error message quotes from (its last lines).
+LOG_TAIL_BYTES = 64 * 1024
 _PR_SET_PDEATHSIG = 1
 
 
@@ -70,7 +73,7 @@ class Supervised:
         self.name = name
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
         self._stop_signal: int = signal.SIGTERM
 
     @property
@@ -100,9 +103,10 @@ class Supervised:
         """Start ``cmd`` without waiting (call :meth:`wait_ready` next), e.g. to start several at
         once. Call it from a thread that outlives the child: the parent-death signal follows the
         thread that forked."""
-        log = open(self.log_path, "ab") if self.log_path else tempfile.NamedTemporaryFile(  # noqa: SIM115
-            prefix=f"{self.name}-", suffix=".log")
-        self._log_file = log  # type: ignore[assignment]
+        # Without a log path the output goes to a file with no name (O_TMPFILE): the kernel frees it
+        # when the last holder closes it, so even a SIGKILLed parent leaves nothing in /tmp.
+        log = open(self.log_path, "ab") if self.log_path else tempfile.TemporaryFile()  # noqa: SIM115
+        self._log_file = log
         self._stop_signal = stop_signal
         self._proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL, preexec_fn=child_setup(run_as),
@@ -131,7 +135,9 @@ class Supervised:
             return ""
         with contextlib.suppress(OSError):
             self._log_file.flush()
-            text = Path(self._log_file.name).read_text(errors="replace").strip()
+            fd = self._log_file.fileno()
+            tail = os.pread(fd, LOG_TAIL_BYTES, max(0, os.fstat(fd).st_size - LOG_TAIL_BYTES))
+            text = tail.decode(errors="replace").strip()
             return " ".join(text.splitlines()[-lines:])
         return ""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -23,8 +24,10 @@ def test_demo_runs_the_scenario_on_a_fresh_stack_and_exits_zero(cli_env: dict[st
     lib = fake_nvml.build(tmp_path / "fake-nvml")
     config = fake_nvml.write_config(tmp_path / "nvml.conf", [fake_nvml.FakeGpu(name="NVIDIA H100 80GB HBM3")])
     env = fake_nvml.env(lib.parent, config, cli_env)
+    env["TMPDIR"] = str(temp := tmp_path / "tmp")  # no --dir: the demo's stack lives in a fresh temp dir
+    temp.mkdir()
     before = {p.pid for p in psutil.process_iter()}
-    proc = subprocess.run([sys.executable, "-m", "gpubarter", "demo", "--dir", str(tmp_path / "demo")],
+    proc = subprocess.run([sys.executable, "-m", "gpubarter", "demo"],
                           env=env, text=True, capture_output=True, cwd=project_root(), timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
@@ -46,6 +49,8 @@ def test_demo_runs_the_scenario_on_a_fresh_stack_and_exits_zero(cli_env: dict[st
     assert "the demo's jobs are sleep commands" in out and "through NVML" not in out
     # the stack stopped with the demo: no anvil, IPFS node or oracle of its work dir is left
     assert not [p for p in psutil.process_iter() if p.pid not in before and _mentions(p, str(tmp_path))]
+    # and a clean run leaves no work dir behind
+    assert not list(temp.glob("gpubarter-demo-*")) and "work dir is kept" not in out
 
 
 def _mentions(process: psutil.Process, text: str) -> bool:
@@ -65,3 +70,55 @@ def test_the_demo_exits_one_when_a_step_failed(monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     assert "failed steps" in out and "FAILED: step 3: key agent release reverted" in out
     assert "gas spent by key agent" in out and "69,000" in out
+
+
+class _StandInStack:
+    """Just enough of DevStack for run_demo's work-dir handling (the real stack runs above)."""
+
+    def __init__(self, *, workdir: Path, **_kw: object) -> None:
+        self.workdir, self.deploy_gas = workdir, []
+        (workdir / "logs").mkdir(parents=True)
+
+    def __enter__(self) -> _StandInStack:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("failures", [[], ["step 3: key agent release reverted"]])
+def test_the_demos_temp_dir_goes_after_a_clean_run_and_stays_when_a_step_failed(
+        failures: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(gpubarter.demo, "DevStack", _StandInStack)
+    report = DemoReport(failures=list(failures))
+    monkeypatch.setattr(gpubarter.demo, "story_scenario", lambda *_a, **_kw: report)
+    said: list[str] = []
+    assert gpubarter.demo.run_demo(say=said.append).failures == failures
+    left = list(tmp_path.glob("gpubarter-demo-*"))
+    if failures:
+        assert len(left) == 1 and (left[0] / "logs").is_dir()
+        assert said == [f"the demo's work dir is kept, with its logs in logs/: {left[0]}"]
+    else:
+        assert left == [] and said == []
+
+
+def test_a_demo_that_breaks_off_keeps_its_temp_dir_and_a_given_dir_is_always_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(gpubarter.demo, "DevStack", _StandInStack)
+
+    def broken(*_a: object, **_kw: object) -> DemoReport:
+        raise RuntimeError("the chain went away")
+
+    monkeypatch.setattr(gpubarter.demo, "story_scenario", broken)
+    said: list[str] = []
+    with pytest.raises(RuntimeError, match="the chain went away"):
+        gpubarter.demo.run_demo(say=said.append)
+    [kept] = list((tmp_path / "tmp").glob("gpubarter-demo-*"))
+    assert said == [f"the demo's work dir is kept, with its logs in logs/: {kept}"]
+
+    monkeypatch.setattr(gpubarter.demo, "story_scenario", lambda *_a, **_kw: DemoReport())
+    gpubarter.demo.run_demo(say=said.append, workdir=tmp_path / "mine")
+    assert (tmp_path / "mine" / "logs").is_dir() and len(said) == 1

@@ -17,11 +17,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from gpubarter.errors import GpuBarterError, NodeStartError
 from gpubarter.process import Supervised, child_setup, free_port
+from gpubarter.scratch import scratch_dir
 
 
 class PostgresError(GpuBarterError):
@@ -72,7 +72,7 @@ class PostgresServer:
 
     def start(self, *, timeout: float = 30.0) -> PostgresServer:
         bins = ensure_postgres()
-        self._dir = Path(tempfile.mkdtemp(prefix="gpubarter-pg-"))
+        self._dir = scratch_dir("gpubarter-pg-")
         data, sock = self._dir / "data", self._dir / "sock"
         sock.mkdir()
         run_as: tuple[int, int] | None = None

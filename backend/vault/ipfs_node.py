@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -26,6 +25,7 @@ from types import TracebackType
 from gpubarter import paths
 from gpubarter.errors import NodeStartError
 from gpubarter.process import Supervised, free_port
+from gpubarter.scratch import scratch_dir
 from gpubarter.toolchain.node import npm_install, require_executable
 
 
@@ -60,7 +60,7 @@ class LocalIpfsNode:
     def __init__(self, *, repo: Path | None = None, host: str = "127.0.0.1") -> None:
         self.host = host
         self._own_repo = repo is None
-        self.repo = Path(repo) if repo else Path(tempfile.mkdtemp(prefix="gpubarter-ipfs-"))
+        self.repo = Path(repo) if repo else scratch_dir("gpubarter-ipfs-")
         self.api_port: int | None = None
         self._process = Supervised("ipfs node")
 

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 @app.command()
 def demo(
-    workdir: Path | None = typer.Option(None, "--dir", help="Work dir of the demo's stack "
-                                        "[default: a fresh temp dir]; it is kept afterwards."),
+    workdir: Path | None = typer.Option(None, "--dir", help="Work dir of the demo's stack, kept afterwards "
+                                        "[default: a fresh temp dir, removed after a clean run and kept, "
+                                        "with its logs, when a step failed]."),
     no_ipfs: bool = typer.Option(False, "--no-ipfs", help="Use the embedded content store, no IPFS node."),
 ) -> None:
     """Start a fresh dev stack, run the scenario on it, print a summary; exit 1 if a step failed."""
