@@ -24,10 +24,14 @@ def postgres():
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """A fresh, empty database of each kind (the indexer and API suites run on both)."""
+    """A fresh, empty database of each kind (the indexer and API suites run on both); a PostgreSQL
+    one is dropped after its test, so the cluster stays small (CI shares the machine's disk)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'index.sqlite3'}"
-    return request.getfixturevalue("postgres").create_database(f"test_{next(_names)}")
+        yield f"sqlite:///{tmp_path / 'index.sqlite3'}"
+        return
+    pg, name = request.getfixturevalue("postgres"), f"test_{next(_names)}"
+    yield pg.create_database(name)
+    pg.drop_database(name)
 
 
 @pytest.fixture
