@@ -7,11 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
 import psutil
 import pytest
+from web3 import Web3
 
 from gpubarter.chain.anvil import LocalChain, rpc_answers
 from gpubarter.errors import NodeStartError
@@ -68,3 +70,22 @@ def test_no_orphan_when_the_parent_dies(sig):
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_past_states_stay_in_memory_and_nothing_is_left_on_disk(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    # anvil moves states past its in-memory window (500 blocks) to disk; a killed anvil left them
+    # in ~/.foundry/anvil/tmp (79 GB in a day of tests). Here its cache is a scratch dir of ours.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    chain = LocalChain().start()
+    try:
+        [cache] = tmp_path.glob("gpubarter-anvil-*")
+        w3 = Web3(Web3.HTTPProvider(chain.url))
+        for _ in range(8):
+            w3.provider.make_request("anvil_mine", [100])
+        tx = {"from": w3.eth.accounts[0], "to": w3.eth.accounts[1], "value": "0x1"}
+        w3.provider.make_request("eth_sendTransaction", [tx])
+        assert w3.eth.block_number >= 800
+        assert [p.name for p in cache.rglob("*") if p.is_file()] == [".owner-pid"]
+    finally:
+        chain.stop()
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ reason, SIGKILL included, so no orphan anvil outlives a test run.
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from gpubarter.errors import NodeStartError
 from gpubarter.process import Supervised, free_port, port_in_use
+from gpubarter.scratch import scratch_dir
 from gpubarter.toolchain.node import anvil_binary
 
 __all__ = ["DEV_MNEMONIC", "LOCAL_CHAIN_ID", "LocalChain", "free_port", "increase_time",
@@ -68,6 +70,7 @@ class LocalChain:
         self.extra_args = extra_args
         self.log_path = log_path
         self._process = Supervised("anvil", log_path=log_path)
+        self._cache: Path | None = None
 
     @property
     def url(self) -> str:
@@ -98,15 +101,32 @@ class LocalChain:
             str(binary), "--host", self.host, "--port", str(self.port),
             "--chain-id", str(self.chain_id), "--accounts", str(self.accounts),
             "--balance", str(self.balance_eth), "--mnemonic", DEV_MNEMONIC,
+            # Keep past blocks' states in memory only (anvil's default window). Otherwise anvil moves
+            # older states to ~/.foundry/anvil/tmp and a killed anvil leaves them there: a day of
+            # tests and benches left 79 GB and CI ran out of disk. Nothing here reads old state. Its
+            # (then empty) cache folder is a scratch dir of ours, so none is left in ~/.foundry.
+            "--max-persisted-states", "0", "--cache-path", str(self._cache_dir()),
             *(["--block-time", str(self.block_time)] if self.block_time else []),
             *self.extra_args,
         ]
-        self._process.start(cmd, ready=lambda: rpc_answers(self.url, timeout=0.2) == self.chain_id,
-                            timeout=timeout)
+        try:
+            self._process.start(cmd, ready=lambda: rpc_answers(self.url, timeout=0.2) == self.chain_id,
+                                timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _cache_dir(self) -> Path:
+        if self._cache is None:
+            self._cache = scratch_dir("gpubarter-anvil-")
+        return self._cache
 
     def stop(self) -> None:
         self._process.stop()
+        if self._cache is not None:
+            shutil.rmtree(self._cache, ignore_errors=True)
+            self._cache = None
 
     def __enter__(self) -> LocalChain:
         return self.start() if not self._process.running else self
