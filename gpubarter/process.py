@@ -105,7 +105,8 @@ class Supervised:
         thread that forked."""
         # Without a log path the output goes to a file with no name (O_TMPFILE): the kernel frees it
         # when the last holder closes it, so even a SIGKILLed parent leaves nothing in /tmp.
-        log = open(self.log_path, "ab") if self.log_path else tempfile.TemporaryFile()  # noqa: SIM115
+        # "a+b": appended to, and read back by log_tail
+        log = open(self.log_path, "a+b") if self.log_path else tempfile.TemporaryFile()  # noqa: SIM115
         self._log_file = log
         self._stop_signal = stop_signal
         self._proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT,
