@@ -37,9 +37,10 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     problems.install(app)
 
     # Routes match in the order included, each request testing every route before its own (twice, in
-    # FastAPI's router): the busiest, the resource lists, first. No path matches two routes.
+    # FastAPI's router): the busiest first, the relay's POST /orders (one route) and the resource
+    # lists. No path matches two routes.
     others = (health, auth, events, market, uploads, appraisals)
-    for router in (*resources.ROUTERS, *(m.router for m in others)):
+    for router in (market.relay_router, *resources.ROUTERS, *(m.router for m in others)):
         app.include_router(router, prefix=API_PREFIX)
 
     registry = CollectorRegistry()
