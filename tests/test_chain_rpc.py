@@ -90,3 +90,53 @@ def test_a_node_that_answers_badly_is_a_clear_chain_error(dropping_node: str, me
                                                           message: str) -> None:
     with pytest.raises(ChainError, match=message):
         LoopbackRpc(dropping_node)([(method, [])])
+
+
+class _KeepAliveNode(BaseHTTPRequestHandler):
+    """Keeps connections open; answers in chunks when asked ``chunked``, and asks to close the
+    connection after answering ``close``. Counts the connections it accepted."""
+
+    protocol_version = "HTTP/1.1"
+    connections = 0
+
+    def setup(self) -> None:
+        type(self).connections += 1
+        super().setup()
+
+    def do_POST(self) -> None:
+        calls = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps([{"jsonrpc": "2.0", "id": c["id"], "result": c["method"]} for c in calls]).encode()
+        self.send_response(200)
+        if calls[0]["method"] == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (body[:7], body[7:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            if calls[0]["method"] == "close":
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_chunked_answers_and_a_node_that_asks_to_close_are_read_right() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveNode)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rpc = LoopbackRpc(f"http://127.0.0.1:{server.server_address[1]}")
+        for _ in range(3):
+            assert [a["result"] for a in rpc([("chunked", []), ("b", [])])] == ["chunked", "b"]
+        assert _KeepAliveNode.connections == 1  # the chunked answers kept the one connection
+        assert [a["result"] for a in rpc([("close", [])])] == ["close"]
+        assert [a["result"] for a in rpc([("after", [])])] == ["after"]
+        assert _KeepAliveNode.connections == 2  # closed as asked, then opened anew
+    finally:
+        server.shutdown()
+        server.server_close()
