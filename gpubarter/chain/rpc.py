@@ -54,9 +54,9 @@ class LoopbackRpc:
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
         parts = urlsplit(url)
-        self.host, self.port, self.timeout = parts.hostname or "127.0.0.1", parts.port, timeout
         self.https = parts.scheme == "https"
-        self.port = self.port or (443 if self.https else 80)
+        self.host, self.timeout = parts.hostname or "127.0.0.1", timeout
+        self.port = parts.port or (443 if self.https else 80)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                       "Content-Type: application/json\r\nContent-Length: ").encode()
