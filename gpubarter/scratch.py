@@ -1,7 +1,7 @@
 """Scratch folders in the system temp dir that a killed run does not leave behind for good.
 
-A server this project starts for a test or a bench (PostgreSQL, a js-ipfs node) keeps its data in
-a fresh temp folder and removes it when it stops. A run that is SIGKILLed cannot, and a database
+A server this project starts (PostgreSQL, a js-ipfs node, anvil's state cache) keeps its data in a
+fresh temp folder and removes it when it stops. A run that is SIGKILLed cannot, and a database
 cluster is hundreds of MB. So each such folder names its owner's pid, and making a new one first
 removes those of the same kind whose owner has died.
 """
