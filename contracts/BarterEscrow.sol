@@ -9,6 +9,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IBarterEscrow} from "./interfaces/IBarterEscrow.sol";
 import {IComputeCredits} from "./interfaces/IComputeCredits.sol";
 import {IDatasetRegistry} from "./interfaces/IDatasetRegistry.sol";
+import {IJobs} from "./interfaces/IJobs.sol";
 import {BarterTypes} from "./types/BarterTypes.sol";
 
 /// @title BarterEscrow
@@ -23,8 +24,12 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
     IERC20 private immutable _token;
     IComputeCredits private immutable _credits;
     IDatasetRegistry private immutable _datasets;
+    IJobs private immutable _jobs;
     uint256 private immutable _minBond;
     uint256 private immutable _disputeBond;
+
+    /// @inheritdoc IBarterEscrow
+    uint32 public constant override MIN_KEY_TIMEOUT = 1 hours;
 
     uint256 private _dealCount;
     mapping(uint256 dealId => BarterTypes.Deal) private _deals;
@@ -34,14 +39,23 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
                                     CONSTRUCTOR
     //////////////////////////////////////////////////////////////////////////*/
 
-    constructor(IERC20 token, IComputeCredits credits, IDatasetRegistry datasets, uint256 minBond_, uint256 disputeBond_) {
+    constructor(
+        IERC20 token,
+        IComputeCredits credits,
+        IDatasetRegistry datasets,
+        IJobs jobs,
+        uint256 minBond_,
+        uint256 disputeBond_
+    ) {
         if (
             address(token) == address(0) || address(credits) == address(0) || address(datasets) == address(0)
-                || disputeBond_ == 0 || minBond_ > type(uint128).max || disputeBond_ > type(uint128).max
+                || address(jobs) == address(0) || disputeBond_ == 0 || minBond_ > type(uint128).max
+                || disputeBond_ > type(uint128).max
         ) revert EscrowInvalidConfig();
         _token = token;
         _credits = credits;
         _datasets = datasets;
+        _jobs = jobs;
         _minBond = minBond_;
         _disputeBond = disputeBond_;
     }
@@ -79,6 +93,11 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBarterEscrow
+    function settlesAt(uint256 dealId) public view override returns (uint256) {
+        return uint256(_existing(dealId).end) + _jobs.maxSettlementGrace();
+    }
+
+    /// @inheritdoc IBarterEscrow
     function releaseHashOf(uint256 dealId, uint256 step) external view override returns (bytes32) {
         return _releases[dealId][step];
     }
@@ -93,7 +112,7 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         if (t.steps == 0) revert EscrowZeroSteps();
         if (t.gpuSeconds < t.steps) revert EscrowInvalidAmount(t.gpuSeconds, t.steps);
         if (t.start >= t.end || t.end <= block.timestamp) revert EscrowInvalidWindow(t.start, t.end, block.timestamp);
-        if (t.keyTimeout == 0) revert EscrowZeroKeyTimeout();
+        if (t.keyTimeout < MIN_KEY_TIMEOUT) revert EscrowKeyTimeoutTooShort(t.keyTimeout, MIN_KEY_TIMEOUT);
         if (t.bond < _minBond) revert EscrowBondTooLow(t.bond, _minBond);
         address owner = _datasets.ownerOf(t.datasetId);
         if (owner != msg.sender) revert EscrowNotDatasetOwner(t.datasetId, msg.sender, owner);
@@ -181,7 +200,9 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
 
     /// @inheritdoc IBarterEscrow
     function release(uint256 dealId, uint256 step, uint256 rx, uint256 ry, bytes32 c) external override nonReentrant {
-        // Check: the maker, an accepted deal, the next step, and that it is due.
+        // Check: R is a curve point other than infinity (the provider's agent can open nothing else), the maker,
+        // an accepted deal, the next step, and that it is due.
+        if ((rx == 0 && ry == 0) || !_isOnCurve(rx, ry)) revert EscrowInvalidReleasePoint(rx, ry);
         BarterTypes.Deal storage d = _deals[dealId];
         if (d.maker != msg.sender) revert EscrowNotMaker(dealId, msg.sender);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Accepted);
@@ -209,12 +230,11 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         uint256 ry,
         bytes32 c
     ) external override nonReentrant {
-        // Check: the provider of an accepted deal, not disputed before, a released step as given,
-        // the deal's public key, and the secret behind it.
+        // Check: the provider of an accepted deal, a released step as given, the deal's public key, and the
+        // secret behind it. A lost dispute does not bar the next: each step's key is judged on its own.
         BarterTypes.Deal storage d = _existing(dealId);
         if (d.provider != msg.sender) revert EscrowNotProvider(dealId, msg.sender);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Accepted);
-        if (d.disputed) revert EscrowAlreadyDisputed(dealId);
         if (_releases[dealId][step] == bytes32(0)) revert EscrowStepNotReleased(dealId, step);
         if (_releases[dealId][step] != keccak256(abi.encode(rx, ry, c))) revert EscrowReleaseMismatch(dealId, step);
         _checkSecret(dealId, d.keyHash, secret, px, py);
@@ -230,7 +250,7 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
             _credits.setFrozen(d.seriesId, true);
             _token.safeTransfer(msg.sender, bond);
         } else {
-            // Effect: no second dispute. Interaction: the provider pays its dispute bond to the maker.
+            // Effect: the secret is public now. Interaction: the provider pays its dispute bond to the maker.
             d.disputed = true;
             emit DisputeResolved(dealId, step, false, secret);
             _token.safeTransferFrom(msg.sender, d.maker, _disputeBond);
@@ -259,23 +279,28 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
 
     /// @inheritdoc IBarterEscrow
     function settle(uint256 dealId) external override nonReentrant {
-        // Check: an accepted deal past its window and one key timeout.
+        // Check: an accepted deal whose delivered total is final (its window and the jobs' settlement grace are
+        // over, and no challenged usage is held), with every due key released. A key still owed is settled by
+        // its own clock instead ({markDue}, then {release} or {claimKeyTimeout}): a step that became due late
+        // gets the full key timeout.
         BarterTypes.Deal storage d = _existing(dealId);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Accepted);
-        uint256 settlesAt = uint256(d.end) + d.keyTimeout;
-        if (block.timestamp < settlesAt) revert EscrowNotSettleable(dealId, settlesAt);
-        uint256 due = _credits.deliveredOf(d.seriesId) * d.steps / d.gpuSeconds;
+        uint256 at = settlesAt(dealId);
+        uint256 seriesId = d.seriesId;
+        if (block.timestamp < at) revert EscrowNotSettleable(dealId, at);
+        uint256 held = _jobs.seriesHoldsOf(seriesId);
+        if (held != 0) revert EscrowUsageHeld(dealId, held);
+        uint256 due = _credits.deliveredOf(seriesId) * d.steps / d.gpuSeconds;
+        if (d.released < due) revert EscrowKeysOutstanding(dealId, d.released, due);
 
-        // Effect: the cooperative's bond to whoever is owed.
-        uint256 toMaker = d.released >= due ? d.bond : 0;
-        uint256 toProvider = d.bond - toMaker;
+        // Effect: the cooperative's bond back to it.
+        uint256 bond = d.bond;
         d.bond = 0;
         d.status = BarterTypes.DealStatus.Settled;
-        emit DealSettled(dealId, toMaker, toProvider);
+        emit DealSettled(dealId, bond, 0);
 
         // Interaction: pay out.
-        if (toMaker != 0) _token.safeTransfer(d.maker, toMaker);
-        if (toProvider != 0) _token.safeTransfer(d.provider, toProvider);
+        if (bond != 0) _token.safeTransfer(d.maker, bond);
     }
 
     /*//////////////////////////////////////////////////////////////////////////

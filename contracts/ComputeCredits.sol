@@ -32,6 +32,11 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
     IProviderRegistry private immutable _registry;
     IGpuClasses private immutable _classes;
 
+    uint256 private constant BPS = 10_000;
+
+    /// @dev The one holder of `JOBS_ROLE`: credits in its custody are locked in jobs, never burned as
+    /// expired, and keep their collateral after the window ends (a job may still default on them).
+    address private _custody;
     uint256 private _seriesCount;
     string private _baseUri;
     mapping(uint256 seriesId => ComputeTypes.Series) private _series;
@@ -83,6 +88,21 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
     function outstandingOf(uint256 seriesId) external view override returns (uint256) {
         ComputeTypes.Series storage s = _series[seriesId];
         return s.minted - s.burned;
+    }
+
+    /// @inheritdoc IComputeCredits
+    function collateralPerCredit(uint256 seriesId) external view override returns (uint256) {
+        return _perCredit(_existing(seriesId));
+    }
+
+    /// @inheritdoc IComputeCredits
+    function isFrozen(uint256 seriesId) external view override returns (bool) {
+        return _series[seriesId].frozen;
+    }
+
+    /// @inheritdoc IComputeCredits
+    function custody() external view override returns (address) {
+        return _custody;
     }
 
     /// @inheritdoc IComputeCredits
@@ -161,7 +181,11 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
 
     /// @inheritdoc IComputeCredits
     function burnExpired(address holder, uint256 seriesId, uint256 amount) external override {
-        // Check: the series' window has ended, and a non-zero amount.
+        // Check: the holder's consent (itself or its approved operator: custody contracts never consent),
+        // the series' window has ended, and a non-zero amount.
+        if (holder != msg.sender && !isApprovedForAll(holder, msg.sender)) {
+            revert ERC1155MissingApprovalForAll(msg.sender, holder);
+        }
         ComputeTypes.Series storage s = _existing(seriesId);
         if (block.timestamp < s.end) revert ComputeCreditsSeriesNotExpired(seriesId, s.end);
         if (amount == 0) revert ComputeCreditsZeroAmount();
@@ -169,13 +193,13 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
         // Effect: burn (reverts with ERC1155InsufficientBalance beyond the holder's balance).
         _burn(holder, seriesId, amount);
 
-        // Interaction: return the collateral the burned credits no longer need.
+        // Interaction: return the collateral the burned credits no longer need (if any: it may be gone already).
         _releaseCollateral(seriesId, s);
     }
 
     /// @inheritdoc IComputeCredits
     function releaseCollateral(uint256 seriesId) external override {
-        _releaseCollateral(seriesId, _existing(seriesId));
+        if (_releaseCollateral(seriesId, _existing(seriesId)) == 0) revert ComputeCreditsNothingToRelease(seriesId);
     }
 
     /// @inheritdoc IComputeCredits
@@ -224,6 +248,26 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
     }
 
     /// @inheritdoc IComputeCredits
+    function compensate(uint256 seriesId, uint256 amount, address holder)
+        external
+        override
+        onlyRole(JOBS_ROLE)
+        returns (uint256 paid)
+    {
+        // Effect: burn the defaulted credits from custody (the hook counts them as burned, not delivered),
+        // and take their collateral out of the series.
+        _update(msg.sender, address(0), _single(seriesId), _single(amount));
+        ComputeTypes.Series storage s = _series[seriesId];
+        paid = amount * _perCredit(s);
+        // Cannot underflow: custody credits keep their collateral (see _releaseCollateral).
+        s.collateral -= uint128(paid);
+        emit CreditsCompensated(seriesId, holder, amount, paid);
+
+        // Interaction (protocol): pay it from the provider's locked stake to the holder.
+        if (paid != 0) _registry.slash(s.provider, paid, holder);
+    }
+
+    /// @inheritdoc IComputeCredits
     function setBaseURI(string calldata baseURI_) external override onlyRole(DEFAULT_ADMIN_ROLE) {
         _baseUri = baseURI_;
         emit BaseURISet(baseURI_);
@@ -254,6 +298,14 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
         if (amount > type(uint64).max) revert ComputeCreditsAmountOverflow(seriesId, amount);
     }
 
+    /// @dev CPT wei locked per credit: the collateral rate plus the penalty on it, so that every
+    /// outstanding credit is either redeemed by a job or compensated in full from its own collateral.
+    function _perCredit(ComputeTypes.Series storage s) private view returns (uint256) {
+        uint256 rate = s.collateralRate;
+        // Cannot overflow: rate < 2^128, penaltyBps <= 10_000.
+        return rate + rate * s.penaltyBps / BPS;
+    }
+
     function _single(uint256 element) private pure returns (uint256[] memory array) {
         array = new uint256[](1);
         array[0] = element;
@@ -263,8 +315,18 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
                            INTERNAL NON-CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
 
+    /// @dev `JOBS_ROLE` goes to one custody contract only: {releaseCollateral} keeps collateral for what it holds.
+    function _grantRole(bytes32 role, address account) internal override returns (bool) {
+        if (role == JOBS_ROLE) {
+            address current = _custody;
+            if (current != address(0) && current != account) revert ComputeCreditsCustodySet(current);
+            _custody = account;
+        }
+        return super._grantRole(role, account);
+    }
+
     /// @dev The one hook for token behaviour. Transfers touch nothing beyond balances; a mint counts
-    /// the supply and locks `value * collateralRate` of the provider's free stake; a burn counts it.
+    /// the supply and locks `value * collateralPerCredit` of the provider's free stake; a burn counts it.
     function _update(address from, address to, uint256[] memory ids, uint256[] memory values)
         internal
         override
@@ -281,8 +343,8 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
                 uint256 minted = uint256(s.minted) + value;
                 if (minted > type(uint64).max) revert ComputeCreditsAmountOverflow(id, value);
                 s.minted = uint64(minted);
-                // Cannot overflow: value < 2^64 and collateralRate < 2^128.
-                uint256 collateral = value * s.collateralRate;
+                // Cannot overflow: value < 2^64 and the collateral per credit < 2^129.
+                uint256 collateral = value * _perCredit(s);
                 // Fits 128 bits once the registry accepted it: series collateral <= provider locked <= stake < 2^128.
                 s.collateral = uint128(s.collateral + collateral);
                 _registry.lock(s.provider, collateral);
@@ -327,15 +389,16 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
         emit SeriesCreated(seriesId, provider, classId, start, end, backing, dealId, gpuClass.collateralRate);
     }
 
-    function _releaseCollateral(uint256 seriesId, ComputeTypes.Series storage s) private {
-        // Check: the series holds more than its outstanding credits need.
-        uint256 needed = uint256(s.minted - s.burned) * s.collateralRate;
+    function _releaseCollateral(uint256 seriesId, ComputeTypes.Series storage s) private returns (uint256 excess) {
+        // Check: the series holds more than its outstanding credits need: all of them while the window is
+        // open, only those locked in jobs once it has ended (expired credits elsewhere are owed nothing).
+        uint256 outstanding = block.timestamp < s.end ? s.minted - s.burned : balanceOf(_custody, seriesId);
+        uint256 needed = outstanding * _perCredit(s);
         uint256 held = s.collateral;
-        if (held <= needed) revert ComputeCreditsNothingToRelease(seriesId);
+        if (held <= needed) return 0;
 
         // Effect: keep only what is needed.
         s.collateral = uint128(needed);
-        uint256 excess;
         unchecked {
             // Overflow not possible: needed < held.
             excess = held - needed;

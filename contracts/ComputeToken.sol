@@ -26,7 +26,7 @@ contract ComputeToken is IComputeToken, ERC20Permit, AccessControl {
     uint64 private _faucetCooldown;
 
     mapping(address account => uint64 availableAt) private _faucetAvailableAt;
-    mapping(uint256 chainId => bool production) private _productionChains;
+    mapping(uint256 chainId => bool enabled) private _faucetChains;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -66,8 +66,8 @@ contract ComputeToken is IComputeToken, ERC20Permit, AccessControl {
     }
 
     /// @inheritdoc IComputeToken
-    function isProductionChain(uint256 chainId) external view override returns (bool) {
-        return _productionChains[chainId];
+    function isFaucetChain(uint256 chainId) external view override returns (bool) {
+        return _faucetChains[chainId];
     }
 
     /// @dev Resolves the `nonces` clash between ERC20Permit and IERC20Permit.
@@ -81,8 +81,8 @@ contract ComputeToken is IComputeToken, ERC20Permit, AccessControl {
 
     /// @inheritdoc IComputeToken
     function faucet() external override {
-        // Check: the faucet is on for this chain.
-        if (_productionChains[block.chainid]) revert ComputeTokenFaucetDisabled(block.chainid);
+        // Check: the faucet is on for this chain (fail-closed: only chain ids governance listed as dev/test).
+        if (!_faucetChains[block.chainid]) revert ComputeTokenFaucetDisabled(block.chainid);
         // Check: the caller's cooldown has passed.
         uint64 availableAt = _faucetAvailableAt[msg.sender];
         if (block.timestamp < availableAt) revert ComputeTokenFaucetCooldown(msg.sender, availableAt);
@@ -105,9 +105,9 @@ contract ComputeToken is IComputeToken, ERC20Permit, AccessControl {
     }
 
     /// @inheritdoc IComputeToken
-    function setProductionChain(uint256 chainId, bool production) external override onlyRole(DEFAULT_ADMIN_ROLE) {
-        _productionChains[chainId] = production;
-        emit ProductionChainSet(chainId, production);
+    function setFaucetChain(uint256 chainId, bool enabled) external override onlyRole(DEFAULT_ADMIN_ROLE) {
+        _faucetChains[chainId] = enabled;
+        emit FaucetChainSet(chainId, enabled);
     }
 
     /*//////////////////////////////////////////////////////////////////////////

@@ -209,6 +209,8 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
         if (block.timestamp >= terms.end) {
             revert CreditExchangeSeriesEnded(order.seriesId, terms.end, block.timestamp);
         }
+        // A frozen series' cooperative faulted: its credits cannot be redeemed, so they do not trade.
+        if (_credits.isFrozen(order.seriesId)) revert CreditExchangeSeriesFrozen(order.seriesId);
     }
 
     function _fill(
@@ -223,8 +225,9 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
         uint256 cost = ExchangeTypes.cost(order.pricePerHour, amount, order.side);
         uint256 fee;
         unchecked {
-            // Cannot overflow: feeBps_ <= 100, and cost * 3600 did not overflow.
-            fee = cost * feeBps_ / 10_000;
+            // Cannot overflow: feeBps_ <= 100, and cost * 3600 did not overflow. Rounded up, so that no fill is
+            // too small to pay its fee (fee <= cost still: feeBps_ <= 10_000).
+            fee = (cost * feeBps_ + 9_999) / 10_000;
         }
 
         // Effects: record the fill before any token moves (a receiver hook may re-enter).

@@ -182,6 +182,10 @@ contract DataCooperative is IDataCooperative, AccessControl {
             revert CooperativeNothingToClaim(distributionId, msg.sender);
         }
         amount = _partOf(dist, distributionId, msg.sender, m);
+        // A claim pays what is there: nothing can take the cooperative's credits without its consent, and the
+        // parts round down, so this only guards the invariant.
+        uint256 held = _credits.balanceOf(address(this), dist.seriesId);
+        if (amount > held) amount = held;
 
         // Effect: advance the cursor.
         // Overflow not possible: distributionId <= _distributionCount, far below 2^64 (one per deal).

@@ -6,13 +6,12 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {IComputeCredits} from "./interfaces/IComputeCredits.sol";
 import {IJobs} from "./interfaces/IJobs.sol";
-import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
 import {ComputeTypes} from "./types/ComputeTypes.sol";
 
 /// @title Jobs
 /// @notice See the documentation in {IJobs}.
-/// @dev Every external call goes to the protocol's own ComputeCredits and ProviderRegistry, which call no
-/// untrusted code on these paths (custody moves skip the ERC-1155 acceptance check), so the order of
+/// @dev Every external call goes to the protocol's own ComputeCredits (and through it the ProviderRegistry),
+/// which call no untrusted code on these paths (custody moves skip the ERC-1155 acceptance check), so the order of
 /// effects and these calls cannot be exploited by reentrancy.
 contract Jobs is IJobs, AccessControl, Pausable {
     /*//////////////////////////////////////////////////////////////////////////
@@ -24,23 +23,22 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @inheritdoc IJobs
     bytes32 public constant override PAUSER_ROLE = keccak256("PAUSER_ROLE");
 
-    uint256 private constant BPS = 10_000;
     uint256 private constant MAX_CID_LENGTH = 128;
     uint40 private constant MAX_SETTLEMENT_GRACE = 30 days;
     uint256 private constant MAX_USAGE_BATCH = 500;
 
     /// @inheritdoc IJobs
     IComputeCredits public immutable override credits;
-    /// @inheritdoc IJobs
-    IProviderRegistry public immutable override registry;
 
     uint40 private _settlementGrace;
+    uint40 private _maxSettlementGrace;
 
     /// @dev Starts at 1 (not 0) so that opening the very first job pays no zero-to-non-zero storage write.
     uint256 private _nextJobId = 1;
     mapping(uint256 jobId => ComputeTypes.Job) private _jobs;
-    /// @dev Whether a served job's penalty reserve was unlocked (by {releaseReserve}).
-    mapping(uint256 jobId => bool) private _reserveReleased;
+    /// @dev Challenged usage entries of a job the metering contract still holds back (see {hold}).
+    mapping(uint256 jobId => uint256 holds) private _holds;
+    mapping(uint256 seriesId => uint256 holds) private _seriesHolds;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -48,12 +46,10 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` and `PAUSER_ROLE`.
     /// @param credits_ The credits contract (grant this contract its `JOBS_ROLE`).
-    /// @param registry_ The provider registry (grant this contract `COLLATERAL_ROLE` and `SLASHER_ROLE`).
-    /// @param settlementGrace_ Seconds late usage may still settle (at least the metering challenge period).
-    constructor(address admin, IComputeCredits credits_, IProviderRegistry registry_, uint40 settlementGrace_) {
-        if (address(credits_) == address(0) || address(registry_) == address(0)) revert JobsZeroAddress();
+    /// @param settlementGrace_ Seconds late usage may still settle (at least twice the metering challenge period).
+    constructor(address admin, IComputeCredits credits_, uint40 settlementGrace_) {
+        if (address(credits_) == address(0)) revert JobsZeroAddress();
         credits = credits_;
-        registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(PAUSER_ROLE, admin);
         _setSettlementGrace(settlementGrace_);
@@ -69,6 +65,21 @@ contract Jobs is IJobs, AccessControl, Pausable {
     }
 
     /// @inheritdoc IJobs
+    function maxSettlementGrace() external view override returns (uint40) {
+        return _maxSettlementGrace;
+    }
+
+    /// @inheritdoc IJobs
+    function holdsOf(uint256 jobId) external view override returns (uint256) {
+        return _holds[jobId];
+    }
+
+    /// @inheritdoc IJobs
+    function seriesHoldsOf(uint256 seriesId) external view override returns (uint256) {
+        return _seriesHolds[seriesId];
+    }
+
+    /// @inheritdoc IJobs
     function jobOf(uint256 jobId) external view override returns (ComputeTypes.Job memory) {
         return _existing(jobId);
     }
@@ -79,14 +90,6 @@ contract Jobs is IJobs, AccessControl, Pausable {
             // Overflow not possible: _nextJobId >= 1.
             return _nextJobId - 1;
         }
-    }
-
-    /// @inheritdoc IJobs
-    function penaltyReserveOf(uint256 jobId) external view override returns (uint256) {
-        ComputeTypes.Job storage job = _existing(jobId);
-        ComputeTypes.JobStatus status = job.status;
-        if (!_running(status) && (status != ComputeTypes.JobStatus.Served || _reserveReleased[jobId])) return 0;
-        return _penalty(job.maxSeconds, credits.jobTermsOf(job.seriesId));
     }
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -106,11 +109,9 @@ contract Jobs is IJobs, AccessControl, Pausable {
         uint256 cidLength = bytes(specCid).length;
         if (cidLength == 0 || cidLength > MAX_CID_LENGTH) revert JobsInvalidSpec(specCid);
 
-        // Interaction (protocol): take the credits into custody; the credits contract checks the series.
+        // Interaction (protocol): take the credits into custody; the credits contract checks the series. Their
+        // collateral (rate plus penalty) was locked when they were minted: nothing of the provider's is needed.
         ComputeTypes.JobTerms memory terms = credits.lockForJob(msg.sender, seriesId, maxSeconds);
-        // Interaction (protocol): reserve the penalty from the provider's free stake.
-        uint256 reserve = _penalty(maxSeconds, terms);
-        if (reserve != 0) registry.lock(terms.provider, reserve);
 
         // Effect: record the job.
         jobId = _nextJobId;
@@ -126,7 +127,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
             maxSeconds: uint64(maxSeconds),
             usedSeconds: 0,
             ackDeadline: ackDeadline,
-            deadline: terms.end
+            deadline: terms.end,
+            grace: uint32(_settlementGrace) // at most 30 days
         });
         emit JobOpened(jobId, seriesId, msg.sender, maxSeconds, specCid, ackDeadline, terms.end);
     }
@@ -147,8 +149,57 @@ contract Jobs is IJobs, AccessControl, Pausable {
     /// @inheritdoc IJobs
     function applyUsage(uint256 jobId, uint256 gpuSeconds) external override whenNotPaused onlyRole(METERING_ROLE) {
         // Check and effect: bill the job.
-        (uint256 seriesId, uint256 applied, uint256 used) = _bill(jobId, gpuSeconds);
+        (uint256 seriesId, uint256 applied, uint256 used) = _bill(jobId, gpuSeconds, true);
+        _burnDelivered(jobId, seriesId, gpuSeconds, applied, used);
+    }
 
+    /// @inheritdoc IJobs
+    function hold(uint256 jobId) external override onlyRole(METERING_ROLE) {
+        // Check: a job that still takes usage.
+        ComputeTypes.Job storage job = _existing(jobId);
+        ComputeTypes.JobStatus status = job.status;
+        if (status != ComputeTypes.JobStatus.Acknowledged && status != ComputeTypes.JobStatus.Closing) {
+            revert JobsInvalidStatus(jobId, status);
+        }
+
+        // Effect: the job and its series wait for the challenged entry.
+        uint256 holds = _holds[jobId] + 1;
+        _holds[jobId] = holds;
+        ++_seriesHolds[job.seriesId];
+        emit UsageHeld(jobId, holds);
+    }
+
+    /// @inheritdoc IJobs
+    function releaseHold(uint256 jobId, uint256 gpuSeconds)
+        external
+        override
+        whenNotPaused
+        onlyRole(METERING_ROLE)
+    {
+        // Check: a held job.
+        ComputeTypes.Job storage job = _existing(jobId);
+        uint256 holds = _holds[jobId];
+        if (holds == 0) revert JobsNotHeld(jobId);
+
+        // Effect: one hold less.
+        unchecked {
+            // Underflow not possible: holds > 0, and the series counts every hold of its jobs.
+            _holds[jobId] = holds - 1;
+            --_seriesHolds[job.seriesId];
+        }
+        emit UsageHeld(jobId, holds - 1);
+
+        // Effect and interaction (protocol): bill the entry now, however late: it was measured in time. A held
+        // job cannot settle, so it is still running, unless served meanwhile (then nothing is left to bill).
+        if (gpuSeconds == 0 || job.status == ComputeTypes.JobStatus.Served) return;
+        (uint256 seriesId, uint256 applied, uint256 used) = _bill(jobId, gpuSeconds, false);
+        _burnDelivered(jobId, seriesId, gpuSeconds, applied, used);
+    }
+
+    /// @dev Burns `applied` delivered credits of job `jobId` from custody and emits {UsageApplied}.
+    function _burnDelivered(uint256 jobId, uint256 seriesId, uint256 gpuSeconds, uint256 applied, uint256 used)
+        private
+    {
         // Interaction (protocol): burn the delivered credits from custody.
         uint256 delivered = credits.burnDelivered(seriesId, applied);
         unchecked {
@@ -156,8 +207,6 @@ contract Jobs is IJobs, AccessControl, Pausable {
             emit UsageApplied(jobId, seriesId, applied, gpuSeconds - applied, used, delivered);
         }
 
-        // A served job's penalty reserve is unlocked by {releaseReserve}, and `UsageApplied.used ==
-        // maxSeconds` tells it was served, keeping the serving report as cheap as the others.
     }
 
     /// @inheritdoc IJobs
@@ -188,7 +237,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
         for (end = start; end < usage.length;) {
             uint256 jobId = usage[end].jobId;
             if (end != start && _jobs[jobId].seriesId != seriesId) break; // the next run starts here
-            (, uint256 applied, uint256 used) = _bill(jobId, usage[end].gpuSeconds);
+            (, uint256 applied, uint256 used) = _bill(jobId, usage[end].gpuSeconds, true);
             billed[end] = applied | (used << 128);
             unchecked {
                 // Overflow not possible: each at most a job's uint64 credits, at most 500 of them.
@@ -211,9 +260,10 @@ contract Jobs is IJobs, AccessControl, Pausable {
         }
     }
 
-    /// @dev Check that job `jobId` takes usage and bill at most its remaining locked credits (at least one:
-    /// a running job has some left); returns its series, the seconds billed and its new used total.
-    function _bill(uint256 jobId, uint256 gpuSeconds)
+    /// @dev Check that job `jobId` takes usage (before its cutoff, if `inTime`) and bill at most its remaining
+    /// locked credits (at least one: a running job has some left); returns its series, the seconds billed and
+    /// its new used total.
+    function _bill(uint256 jobId, uint256 gpuSeconds, bool inTime)
         private
         returns (uint256 seriesId, uint256 applied, uint256 used)
     {
@@ -223,6 +273,12 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (status != ComputeTypes.JobStatus.Acknowledged && status != ComputeTypes.JobStatus.Closing) {
             if (status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
             revert JobsInvalidStatus(jobId, status);
+        }
+        if (inTime) {
+            // Usage lands until the job can settle: a closing job's settlement time, else its deadline plus
+            // its grace (when a default can be claimed). After that it would bill a settled job.
+            uint256 cutoff = status == ComputeTypes.JobStatus.Closing ? job.deadline : uint256(job.deadline) + job.grace;
+            if (block.timestamp >= cutoff) revert JobsUsageTooLate(jobId, cutoff);
         }
         uint256 maxSeconds = job.maxSeconds;
         used = job.usedSeconds;
@@ -238,76 +294,69 @@ contract Jobs is IJobs, AccessControl, Pausable {
     }
 
     /// @inheritdoc IJobs
-    function releaseReserve(uint256 jobId) external override {
-        // Check: a served job whose reserve is still locked.
-        ComputeTypes.Job storage job = _existing(jobId);
-        if (job.status != ComputeTypes.JobStatus.Served) revert JobsInvalidStatus(jobId, job.status);
-        if (_reserveReleased[jobId]) revert JobsReserveReleased(jobId);
-
-        // Effect: released.
-        _reserveReleased[jobId] = true;
-        ComputeTypes.JobTerms memory terms = credits.jobTermsOf(job.seriesId);
-        uint256 reserve = _penalty(job.maxSeconds, terms);
-        emit ReserveReleased(jobId, terms.provider, reserve);
-
-        // Interaction (protocol): unlock the provider's penalty reserve.
-        if (reserve != 0) registry.unlock(terms.provider, reserve);
-    }
-
-    /// @inheritdoc IJobs
     function close(uint256 jobId) external override {
         ComputeTypes.Job storage job = _existing(jobId);
         ComputeTypes.JobStatus status = job.status;
-        if (status == ComputeTypes.JobStatus.Opened || status == ComputeTypes.JobStatus.Acknowledged) {
+        uint256 seriesId = job.seriesId;
+        if (!_running(status)) revert JobsInvalidStatus(jobId, status);
+        if (credits.isFrozen(seriesId) && msg.sender == credits.jobTermsOf(seriesId).provider) {
+            // Check: none. The series' cooperative faulted: its provider may end the job at once, unpenalised.
+        } else if (status == ComputeTypes.JobStatus.Opened || status == ComputeTypes.JobStatus.Acknowledged) {
             // Check: the holder's job.
             if (job.holder != msg.sender) revert JobsNotHolder(jobId, msg.sender);
-            if (status == ComputeTypes.JobStatus.Acknowledged && _settlementGrace != 0) {
-                // Effect: let usage measured so far settle before the credits return.
-                uint40 settlesAt = uint40(block.timestamp) + _settlementGrace;
+            uint256 grace = job.grace;
+            if (status == ComputeTypes.JobStatus.Acknowledged && grace != 0) {
+                // Effect: let usage measured so far settle before the credits return (from the deadline on,
+                // no later than a default could be claimed).
+                uint256 from = block.timestamp < job.deadline ? block.timestamp : job.deadline;
+                uint40 settlesAt = uint40(from + grace);
                 job.status = ComputeTypes.JobStatus.Closing;
                 job.deadline = settlesAt;
                 emit JobClosing(jobId, settlesAt);
                 return;
             }
-        } else if (status == ComputeTypes.JobStatus.Closing) {
-            // Check: its settlement time has come (anyone may settle it).
-            if (block.timestamp < job.deadline) revert JobsSettling(jobId, job.deadline);
         } else {
-            revert JobsInvalidStatus(jobId, status);
+            // Check: a closing job's settlement time has come (anyone may settle it).
+            if (block.timestamp < job.deadline) revert JobsSettling(jobId, job.deadline);
         }
+        _requireNotHeld(jobId);
 
         // Effect: close it.
         job.status = ComputeTypes.JobStatus.Closed;
-        uint256 maxSeconds = job.maxSeconds;
-        uint256 returned = maxSeconds - job.usedSeconds;
+        uint256 returned = job.maxSeconds - job.usedSeconds;
         emit JobClosed(jobId, returned);
 
-        // Interaction (protocol): unused credits back to the holder, penalty reserve released.
-        _settle(job.holder, job.seriesId, maxSeconds, returned, 0);
+        // Interaction (protocol): unused credits back to the holder.
+        if (returned != 0) credits.returnFromJob(job.holder, seriesId, returned);
     }
 
     /// @inheritdoc IJobs
     function claim(uint256 jobId) external override {
-        // Check: the caller's job, defaulted (not acknowledged in time, or not served by its deadline).
+        // Check: the caller's job, defaulted (not acknowledged in time, or not served by its deadline), with no
+        // usage held back.
         ComputeTypes.Job storage job = _holderJob(jobId);
         ComputeTypes.JobStatus status = job.status;
         if (status == ComputeTypes.JobStatus.Opened) {
             if (block.timestamp <= job.ackDeadline) revert JobsNotClaimable(jobId, job.ackDeadline + 1);
         } else if (status == ComputeTypes.JobStatus.Acknowledged) {
-            uint40 claimableAt = job.deadline + _settlementGrace;
+            uint40 claimableAt = job.deadline + job.grace;
             if (block.timestamp < claimableAt) revert JobsNotClaimable(jobId, claimableAt);
         } else {
             revert JobsInvalidStatus(jobId, status);
         }
+        _requireNotHeld(jobId);
 
         // Effect: mark it refunded.
         job.status = ComputeTypes.JobStatus.Refunded;
-        uint256 maxSeconds = job.maxSeconds;
-        uint256 unused = maxSeconds - job.usedSeconds;
+        uint256 seriesId = job.seriesId;
+        uint256 unserved = job.maxSeconds - job.usedSeconds;
 
-        // Interaction (protocol): unused credits back, the penalty on them slashed to the holder.
-        uint256 penalty = _settle(msg.sender, job.seriesId, maxSeconds, unused, unused);
-        emit JobRefunded(jobId, unused, penalty);
+        // Interaction (protocol): the unserved credits are burned and their collateral paid to the holder; after
+        // the cooperative's fault (a frozen series) the provider owes nothing and they return instead.
+        uint256 paid;
+        if (credits.isFrozen(seriesId)) credits.returnFromJob(msg.sender, seriesId, unserved);
+        else paid = credits.compensate(seriesId, unserved, msg.sender);
+        emit JobRefunded(jobId, unserved, paid);
     }
 
     /// @inheritdoc IJobs
@@ -344,10 +393,9 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (job.holder != msg.sender) revert JobsNotHolder(jobId, msg.sender);
     }
 
-    /// @dev The penalty on `seconds_` unserved GPU-seconds: their collateral times the penalty rate.
-    function _penalty(uint256 seconds_, ComputeTypes.JobTerms memory terms) private pure returns (uint256) {
-        // Cannot overflow: seconds_ < 2^64, collateralRate < 2^128, penaltyBps < 2^16.
-        return seconds_ * terms.collateralRate * terms.penaltyBps / BPS;
+    function _requireNotHeld(uint256 jobId) private view {
+        uint256 holds = _holds[jobId];
+        if (holds != 0) revert JobsUsageHeld(jobId, holds);
     }
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -357,21 +405,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
     function _setSettlementGrace(uint40 settlementGrace_) private {
         if (settlementGrace_ > MAX_SETTLEMENT_GRACE) revert JobsInvalidSettlementGrace(settlementGrace_);
         _settlementGrace = settlementGrace_;
+        if (settlementGrace_ > _maxSettlementGrace) _maxSettlementGrace = settlementGrace_;
         emit SettlementGraceSet(settlementGrace_);
-    }
-
-    /// @dev Ends a job: returns `returned` credits to `holder`, slashes the penalty on `penalized`
-    /// seconds from the provider's reserve to `holder` and unlocks the rest of the reserve.
-    function _settle(address holder, uint256 seriesId, uint256 maxSeconds, uint256 returned, uint256 penalized)
-        private
-        returns (uint256 penalty)
-    {
-        ComputeTypes.JobTerms memory terms = credits.jobTermsOf(seriesId);
-        if (returned != 0) credits.returnFromJob(holder, seriesId, returned);
-        uint256 reserve = _penalty(maxSeconds, terms);
-        penalty = _penalty(penalized, terms);
-        if (penalty != 0) registry.slash(terms.provider, penalty, holder);
-        // Cannot underflow: penalized <= maxSeconds.
-        if (reserve != penalty) registry.unlock(terms.provider, reserve - penalty);
     }
 }

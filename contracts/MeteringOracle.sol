@@ -31,6 +31,8 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
     uint256 public constant override MAX_SIGNERS = 32;
 
     uint40 private constant MAX_CHALLENGE_PERIOD = 7 days;
+    /// @dev The challenge bond a new oracle starts with (1 CPT): a challenge is never free.
+    uint256 private constant DEFAULT_CHALLENGE_BOND = 1 ether;
     /// @dev How far a report's period end may be ahead of the block: the meter's clock and the chain's
     /// (a node that mines on demand, a block a few seconds old) differ slightly; beyond this it is future-dated.
     uint256 private constant MAX_CLOCK_DRIFT = 5 minutes;
@@ -52,13 +54,18 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         uint32 epoch; // the signer set that signed
         uint32 signerBits; // bit i: the set's signer i signed
         uint32 entryCount;
-        bool hasVoided; // an upheld challenge voided an entry
+        uint16 challenges; // challenges ever made: their entries are settled by the ruling, not by finalize
+        uint40 resolveBy; // the arbiter rules on challenges until then: finalAt plus the challenge period
     }
 
     struct Challenge {
+        // slot 0
         address challenger;
         uint88 bond;
         ChallengeStatus status;
+        // slot 1: the challenged entry
+        uint128 jobId;
+        uint128 gpuSeconds;
     }
 
     uint32 private _epoch;
@@ -77,7 +84,6 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
 
     uint256 private _batchCount;
     mapping(uint256 batchId => Batch) private _batches;
-    mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) private _voided;
     mapping(uint256 batchId => mapping(uint256 index => Challenge)) private _challenges;
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -99,7 +105,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         treasury = admin;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(ARBITER_ROLE, admin);
-        _setChallengeParams(challengePeriod_, 0, 0, 0);
+        _setChallengeParams(challengePeriod_, DEFAULT_CHALLENGE_BOND, 0, 0);
     }
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -145,6 +151,11 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
     {
         Batch storage b = _existing(batchId);
         return (b.finalAt, b.openChallenges, b.finalized, b.entriesHash);
+    }
+
+    /// @inheritdoc IMeteringOracle
+    function resolveByOf(uint256 batchId) external view override returns (uint40) {
+        return _existing(batchId).resolveBy;
     }
 
     /// @inheritdoc IMeteringOracle
@@ -212,8 +223,9 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
             mstore(entries, n)
         }
         bytes32 entriesHash = keccak256(abi.encode(entries));
-        uint40 finalAt = uint40(block.timestamp) + _challengePeriod;
-        bool immediate = _challengePeriod == 0 || n == 0;
+        uint40 period = _challengePeriod;
+        uint40 finalAt = uint40(block.timestamp) + period;
+        bool immediate = period == 0 || n == 0;
         _batches[batchId] = Batch({
             entriesHash: entriesHash,
             finalAt: finalAt,
@@ -222,7 +234,8 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
             epoch: epoch,
             signerBits: signerBits,
             entryCount: uint32(n),
-            hasVoided: false
+            challenges: 0,
+            resolveBy: finalAt + period
         });
         emit BatchAccepted(batchId, n, entriesHash, finalAt);
 
@@ -232,19 +245,18 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
 
     /// @inheritdoc IMeteringOracle
     function finalize(uint256 batchId, ComputeTypes.Usage[] calldata entries) external override {
-        // Check: the batch is past its challenge period, with no challenge open, and these are its entries.
+        // Check: the batch is past its challenge period and these are its entries (an open challenge holds
+        // back only its own entry).
         Batch storage b = _existing(batchId);
         if (b.finalized) revert MeteringOracleBatchFinal(batchId);
-        if (block.timestamp < b.finalAt || b.openChallenges != 0) {
-            revert MeteringOracleNotFinalizable(batchId, b.finalAt, b.openChallenges);
-        }
+        if (block.timestamp < b.finalAt) revert MeteringOracleNotFinalizable(batchId, b.finalAt, b.openChallenges);
         if (keccak256(abi.encode(entries)) != b.entriesHash) revert MeteringOracleEntriesMismatch(batchId);
 
         // Effect: final.
         b.finalized = true;
 
-        // Interaction (protocol): apply to Jobs.
-        _apply(batchId, entries, b.hasVoided);
+        // Interaction (protocol): apply the unchallenged entries to Jobs.
+        _apply(batchId, entries, b.challenges != 0);
     }
 
     /// @inheritdoc IMeteringOracle
@@ -260,50 +272,39 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         Challenge storage c = _challenges[batchId][index];
         if (c.status != ChallengeStatus.None) revert MeteringOracleChallengeStatus(batchId, index, c.status);
 
-        // Effect: record the challenge; the batch waits for it.
+        // Effect: record the challenge with its entry; finalisation leaves the entry to the ruling.
         uint88 bond = uint88(_challengeBond);
-        _challenges[batchId][index] = Challenge(msg.sender, bond, ChallengeStatus.Open);
+        // Casts safe: job ids are sequential, and gpuSeconds came from a 64-bit millisecond counter.
+        _challenges[batchId][index] = Challenge(
+            msg.sender, bond, ChallengeStatus.Open, uint128(jobId), uint128(entries[index].gpuSeconds)
+        );
         unchecked {
             // Overflow not possible: at most MAX_BATCH entries per batch.
             ++b.openChallenges;
+            ++b.challenges;
         }
         emit ReportChallenged(batchId, index, msg.sender, bond);
 
-        // Interaction: take the bond.
-        if (bond != 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        // Interaction (protocol): the job waits for the ruling (reverts if it takes no usage any more).
+        jobs.hold(jobId);
+        // Interaction: take the bond (never zero).
+        token.safeTransferFrom(msg.sender, address(this), bond);
     }
 
     /// @inheritdoc IMeteringOracle
     function resolve(uint256 batchId, uint256 index, bool upheld) external override onlyRole(ARBITER_ROLE) {
-        // Check: an open challenge.
+        // Check: within the ruling window (the challenge's status is checked in _close).
         Batch storage b = _existing(batchId);
-        Challenge storage c = _challenges[batchId][index];
-        if (c.status != ChallengeStatus.Open) revert MeteringOracleChallengeStatus(batchId, index, c.status);
+        if (block.timestamp > b.resolveBy) revert MeteringOracleRulingWindow(batchId, index, b.resolveBy);
+        _close(b, batchId, index, upheld ? ChallengeStatus.Upheld : ChallengeStatus.Rejected);
+    }
 
-        // Effect: close it; an upheld one voids the entry and slashes the batch's signers.
-        unchecked {
-            // Underflow not possible: this challenge is open.
-            --b.openChallenges;
-        }
-        address challenger = c.challenger;
-        uint256 bond = c.bond;
-        uint256 slashed;
-        if (upheld) {
-            c.status = ChallengeStatus.Upheld;
-            _voided[batchId][index >> 8] |= 1 << (index & 0xff);
-            b.hasVoided = true;
-            slashed = _slash(b.epoch, b.signerBits);
-        } else {
-            c.status = ChallengeStatus.Rejected;
-        }
-        emit ChallengeResolved(batchId, index, upheld, slashed);
-
-        // Interaction: the bond back plus the slashed bonds to the challenger, or the bond to the treasury.
-        if (upheld) {
-            if (bond + slashed != 0) token.safeTransfer(challenger, bond + slashed);
-        } else if (bond != 0) {
-            token.safeTransfer(treasury, bond);
-        }
+    /// @inheritdoc IMeteringOracle
+    function lapse(uint256 batchId, uint256 index) external override {
+        // Check: the ruling window is over (the challenge's status is checked in _close).
+        Batch storage b = _existing(batchId);
+        if (block.timestamp <= b.resolveBy) revert MeteringOracleRulingWindow(batchId, index, b.resolveBy);
+        _close(b, batchId, index, ChallengeStatus.Lapsed);
     }
 
     /// @inheritdoc IMeteringOracle
@@ -323,7 +324,8 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         uint32 old = _epoch;
         uint32 epoch = old + 1;
         address[] storage oldSet = _sets[old];
-        uint256 unlockAt = block.timestamp + _challengePeriod;
+        // A batch they signed may be challenged for one period and ruled on for another.
+        uint256 unlockAt = block.timestamp + 2 * uint256(_challengePeriod);
         for (uint256 i = 0; i < oldSet.length; ++i) {
             _bondUnlocksAt[oldSet[i]] = unlockAt;
         }
@@ -444,32 +446,69 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         if (count < threshold || threshold == 0) revert MeteringOracleBelowThreshold(count, threshold);
     }
 
-    /// @dev Applies entries to Jobs in one call; if Jobs refuses the batch (a job not running, paused), entry
-    /// by entry, skipping each one it refuses (`UsageSkipped`). Voided entries (`voidable`) are left out.
-    function _apply(uint256 batchId, ComputeTypes.Usage[] memory entries, bool voidable) private {
+    /// @dev Ends an open challenge with `outcome`: an upheld one voids the entry, slashes the batch's signers and
+    /// pays the challenger; a rejected or lapsed one bills the entry (the bond to the treasury, or back).
+    function _close(Batch storage b, uint256 batchId, uint256 index, ChallengeStatus outcome) private {
+        // Check: an open challenge.
+        Challenge storage c = _challenges[batchId][index];
+        if (c.status != ChallengeStatus.Open) revert MeteringOracleChallengeStatus(batchId, index, c.status);
+
+        // Effect: close it; an upheld one slashes the batch's signers.
+        c.status = outcome;
+        unchecked {
+            // Underflow not possible: this challenge is open.
+            --b.openChallenges;
+        }
+        bool upheld = outcome == ChallengeStatus.Upheld;
+        uint256 slashed = upheld ? _slash(b.epoch, b.signerBits) : 0;
+        if (outcome == ChallengeStatus.Lapsed) emit ChallengeLapsed(batchId, index);
+        else emit ChallengeResolved(batchId, index, upheld, slashed);
+
+        // Interaction (protocol): release the job, billing the entry unless voided.
+        jobs.releaseHold(c.jobId, upheld ? 0 : c.gpuSeconds);
+        // Interaction: the bond (plus the slashed bonds) to the challenger, or the bond to the treasury.
+        uint256 bond = c.bond;
+        if (outcome == ChallengeStatus.Rejected) token.safeTransfer(treasury, bond);
+        else if (bond + slashed != 0) token.safeTransfer(c.challenger, bond + slashed);
+    }
+
+    /// @dev Applies entries to Jobs in one call; if Jobs refuses the batch, entry by entry, skipping (with
+    /// `UsageSkipped`) each one that can never apply and reverting on any other refusal (a pause, out of gas),
+    /// so that such a batch stays final-able. With `challenged`, entries under a challenge are left to it.
+    function _apply(uint256 batchId, ComputeTypes.Usage[] memory entries, bool challenged) private {
         emit BatchFinalized(batchId);
-        ComputeTypes.Usage[] memory applying = voidable ? _unvoided(batchId, entries) : entries;
+        ComputeTypes.Usage[] memory applying = challenged ? _unchallenged(batchId, entries) : entries;
         if (applying.length == 0) return;
         IJobs jobs_ = jobs;
         try jobs_.applyUsageBatch(applying) {}
         catch {
             for (uint256 i = 0; i < entries.length; ++i) {
-                if (voidable && _isVoided(batchId, i)) continue;
+                if (challenged && _challenges[batchId][i].status != ChallengeStatus.None) continue;
                 uint256 jobId = entries[i].jobId;
                 try jobs_.applyUsage(jobId, entries[i].gpuSeconds) {}
                 catch (bytes memory reason) {
+                    if (!_neverApplies(reason)) {
+                        assembly ("memory-safe") {
+                            revert(add(reason, 0x20), mload(reason))
+                        }
+                    }
                     emit UsageSkipped(batchId, i, jobId, reason);
                 }
             }
         }
     }
 
-    function _isVoided(uint256 batchId, uint256 index) private view returns (bool) {
-        return _voided[batchId][index >> 8] & (1 << (index & 0xff)) != 0;
+    /// @dev Whether Jobs refused an entry for good: its job is unknown, not running (not acknowledged, served,
+    /// closed, refunded) or past its usage cutoff. Anything else (a pause, running out of gas) may pass.
+    function _neverApplies(bytes memory reason) private pure returns (bool) {
+        if (reason.length < 4) return false;
+        bytes4 selector = bytes4(reason);
+        return selector == IJobs.JobsUnknownJob.selector || selector == IJobs.JobsInvalidStatus.selector
+            || selector == IJobs.JobsUsageTooLate.selector;
     }
 
-    /// @dev `entries` without the ones an upheld challenge voided.
-    function _unvoided(uint256 batchId, ComputeTypes.Usage[] memory entries)
+    /// @dev `entries` without the challenged ones (their ruling settles them).
+    function _unchallenged(uint256 batchId, ComputeTypes.Usage[] memory entries)
         private
         view
         returns (ComputeTypes.Usage[] memory kept)
@@ -477,7 +516,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         kept = new ComputeTypes.Usage[](entries.length);
         uint256 n;
         for (uint256 i = 0; i < entries.length; ++i) {
-            if (_isVoided(batchId, i)) continue;
+            if (_challenges[batchId][i].status != ChallengeStatus.None) continue;
             kept[n] = entries[i];
             unchecked {
                 ++n;
@@ -506,6 +545,9 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
         private
     {
         if (period > MAX_CHALLENGE_PERIOD) revert MeteringOracleInvalidChallengePeriod(period);
+        uint40 grace = jobs.settlementGrace();
+        if (period > grace) revert MeteringOracleGraceTooShort(period, grace);
+        if (challengeBond == 0) revert MeteringOracleZero();
         uint256 largest = challengeBond > signerBond ? challengeBond : signerBond;
         if (slashAmount > largest) largest = slashAmount;
         if (largest > type(uint88).max) revert MeteringOracleAmountTooLarge(largest);

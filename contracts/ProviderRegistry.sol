@@ -149,7 +149,7 @@ contract ProviderRegistry is IProviderRegistry, AccessControl, Pausable {
     }
 
     /// @inheritdoc IProviderRegistry
-    function withdraw() external override whenNotPaused {
+    function withdraw() external override {
         // Check: something is unbonding and its period has passed.
         ComputeTypes.Provider storage p = _providers[msg.sender];
         uint256 amount = p.unbonding;

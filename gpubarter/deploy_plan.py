@@ -48,13 +48,16 @@ class DeployParams:
     initial_supply_cpt: int = 1_000_000
     faucet_amount_cpt: int = 1_000
     faucet_cooldown_s: int = 86_400
+    #: Chain ids where the faucet works (dev/test chains: anvil, Sepolia, Base Sepolia, Arbitrum Sepolia);
+    #: on every other chain it is off.
+    faucet_chain_ids: tuple[int, ...] = (31337, 11155111, 84532, 421614)
     #: Seconds between a provider's unstake request and its withdrawal.
     unbonding_period_s: int = 7 * DAY
     #: ComputeCredits metadata base URI: ``uri(id)`` is this followed by the decimal series id.
     credits_base_uri: str = "http://127.0.0.1:8000/credits/"
     gpu_classes: tuple[GpuClassParams, ...] = DEFAULT_GPU_CLASSES
     #: Seconds late metered usage may still settle after a job is closed or past its deadline;
-    #: at least the metering oracle's challenge period.
+    #: at least the metering oracle's challenge period (it refuses a longer one).
     settlement_grace_s: int = 3_600
     #: Smallest bond a cooperative posts with a barter offer, and the provider's dispute bond (CPT).
     escrow_min_bond_cpt: int = 10
@@ -93,6 +96,8 @@ def _grant(contract: str, role_name: str, grantee: str) -> Call:
 PLAN: tuple[Step | Call, ...] = (
     Step("ComputeToken", lambda deployer, _a, p: [
         deployer, p.initial_supply_cpt * WAD, p.faucet_amount_cpt * WAD, p.faucet_cooldown_s]),
+    # The faucet is fail-closed: on only for the chain ids listed as dev/test.
+    Call("ComputeToken", "setFaucetChain", lambda _d, _a, p: [[c, True] for c in p.faucet_chain_ids]),
     # Compute side: GPU classes, providers' stake, credit series, jobs (issue 3).
     Step("GpuClasses", lambda deployer, _a, _p: [deployer]),
     Call("GpuClasses", "setClass", lambda _d, _a, p: [
@@ -102,11 +107,10 @@ PLAN: tuple[Step | Call, ...] = (
         deployer, a["ComputeToken"], p.unbonding_period_s]),
     Step("ComputeCredits", lambda deployer, a, p: [
         deployer, a["ProviderRegistry"], a["GpuClasses"], p.credits_base_uri]),
-    Step("Jobs", lambda deployer, a, p: [
-        deployer, a["ComputeCredits"], a["ProviderRegistry"], p.settlement_grace_s]),
+    Step("Jobs", lambda deployer, a, p: [deployer, a["ComputeCredits"], p.settlement_grace_s]),
+    # Credits lock their own collateral (rate plus penalty) at mint and pay it out on a default.
     _grant("ProviderRegistry", "COLLATERAL_ROLE", "ComputeCredits"),
-    _grant("ProviderRegistry", "COLLATERAL_ROLE", "Jobs"),
-    _grant("ProviderRegistry", "SLASHER_ROLE", "Jobs"),
+    _grant("ProviderRegistry", "SLASHER_ROLE", "ComputeCredits"),
     _grant("ComputeCredits", "JOBS_ROLE", "Jobs"),
     # Metering (issue 4): the oracle settles signed usage reports and applies them to Jobs.
     Step("MeteringOracle", lambda deployer, a, p: [
@@ -118,7 +122,7 @@ PLAN: tuple[Step | Call, ...] = (
     # Barter (issue 6): the escrow creates data-backed series, freezes them on a key timeout
     # (SERIES_ISSUER_ROLE) and locks datasets for deals (DEAL_ROLE); the factory makes cooperatives.
     Step("BarterEscrow", lambda _d, a, p: [
-        a["ComputeToken"], a["ComputeCredits"], a["DatasetRegistry"],
+        a["ComputeToken"], a["ComputeCredits"], a["DatasetRegistry"], a["Jobs"],
         p.escrow_min_bond_cpt * WAD, p.escrow_dispute_bond_cpt * WAD]),
     _grant("ComputeCredits", "SERIES_ISSUER_ROLE", "BarterEscrow"),
     _grant("DatasetRegistry", "DEAL_ROLE", "BarterEscrow"),

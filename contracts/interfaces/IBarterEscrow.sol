@@ -32,9 +32,13 @@ import {BarterTypes} from "../types/BarterTypes.sol";
 /// per deal. G is the alt_bn128 generator (1, 2).
 ///
 /// Timeouts: anyone may mark the next step due ({markDue}); if its key is not released within
-/// `keyTimeout` of that, the provider takes the cooperative's bond and the series is frozen
-/// ({claimKeyTimeout}). Compute not delivered follows the Jobs default path (stake slashed to the
-/// holder). From `end + keyTimeout` on, anyone settles the deal ({settle}).
+/// `keyTimeout` (at least {MIN_KEY_TIMEOUT}) of that, the provider takes the cooperative's bond and
+/// the series is frozen ({claimKeyTimeout}). Compute not delivered follows the Jobs default path
+/// (the credits' collateral paid to the holder). A deal settles ({settle}) only once its delivered
+/// total is final: its window and Jobs' largest settlement grace are over ({settlesAt}) and no
+/// challenged usage of its series is held. Then, with every due key released, the bond returns to
+/// the cooperative; a key still owed runs its own clock (a step that became due at or after the
+/// window's end gets the full key timeout), so neither side can settle the other out of a step.
 interface IBarterEscrow {
     /*//////////////////////////////////////////////////////////////////////////
                                        EVENTS
@@ -78,8 +82,6 @@ interface IBarterEscrow {
     error EscrowInvalidAmount(uint256 gpuSeconds, uint256 steps);
     /// @notice The window `[start, end)` is empty or ended at or before `nowTime`.
     error EscrowInvalidWindow(uint40 start, uint40 end, uint256 nowTime);
-    /// @notice The key-release timeout is zero.
-    error EscrowZeroKeyTimeout();
     /// @notice The bond `bond` is below the minimum `minBond`.
     error EscrowBondTooLow(uint256 bond, uint256 minBond);
     /// @notice `account` does not own dataset `datasetId` (`owner` does).
@@ -112,16 +114,29 @@ interface IBarterEscrow {
     error EscrowPublicKeyMismatch(uint256 dealId);
     /// @notice The secret revealed for deal `dealId` does not match its public key.
     error EscrowWrongSecret(uint256 dealId);
-    /// @notice The provider of deal `dealId` already disputed once (its secret is public).
-    error EscrowAlreadyDisputed(uint256 dealId);
-    /// @notice Deal `dealId` can be settled from `settlesAt` on.
+    /// @notice Deal `dealId` can be settled from `settlesAt` on (its delivered total may still grow until then).
     error EscrowNotSettleable(uint256 dealId, uint256 settlesAt);
+    /// @notice `held` challenged usage entries of deal `dealId`'s series are held: its delivered total may still grow.
+    error EscrowUsageHeld(uint256 dealId, uint256 held);
+    /// @notice Deal `dealId` has released `released` keys of `due` due ones: the owed keys settle by their clock.
+    error EscrowKeysOutstanding(uint256 dealId, uint256 released, uint256 due);
+    /// @notice A key timeout of `keyTimeout` seconds, below the minimum `minimum`.
+    error EscrowKeyTimeoutTooShort(uint32 keyTimeout, uint32 minimum);
+    /// @notice The release point `(rx, ry)` is not on alt_bn128, or is infinity: no provider could open it.
+    error EscrowInvalidReleasePoint(uint256 rx, uint256 ry);
     /// @notice A zero address or zero parameter at construction.
     error EscrowInvalidConfig();
 
     /*//////////////////////////////////////////////////////////////////////////
                                   VIEW FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
+
+    /// @notice The shortest key timeout an offer may set (1 hour): a cooperative always has time to release.
+    function MIN_KEY_TIMEOUT() external view returns (uint32);
+
+    /// @notice When deal `dealId` can settle at the earliest: its window end plus Jobs' largest settlement
+    /// grace (no usage of its series lands later, unless held by a challenge).
+    function settlesAt(uint256 dealId) external view returns (uint256);
 
     /// @notice The smallest bond, in CPT wei, a cooperative may post with an offer.
     function minBond() external view returns (uint256);
@@ -150,7 +165,7 @@ interface IBarterEscrow {
     ///
     /// Requirements:
     /// - The caller must own the dataset; `terms.steps` must be non-zero and equal its step count.
-    /// - `terms.gpuSeconds >= terms.steps`; `start < end`, `end` in the future; `keyTimeout > 0`.
+    /// - `terms.gpuSeconds >= terms.steps`; `start < end`, `end` in the future; `keyTimeout >= MIN_KEY_TIMEOUT`.
     /// - `terms.bond >= minBond()`, approved to the escrow.
     function offer(BarterTypes.OfferTerms calldata terms) external returns (uint256 dealId);
 
@@ -178,6 +193,7 @@ interface IBarterEscrow {
     /// @dev Emits {KeyReleased}.
     ///
     /// Requirements:
+    /// - `(rx, ry)` is a point of alt_bn128 other than infinity.
     /// - The caller is the maker; the deal is `Accepted`.
     /// - `step` is the next step (`released + 1`) and it is due.
     function release(uint256 dealId, uint256 step, uint256 rx, uint256 ry, bytes32 c) external;
@@ -185,11 +201,12 @@ interface IBarterEscrow {
     /// @notice Disputes the key released for step `step` by revealing the per-deal secret `secret`.
     /// If the recomputed key does not match the commitment (or `R` is not a curve point), the
     /// cooperative's bond goes to the provider, the series is frozen and the deal ends; otherwise the
-    /// provider pays `disputeBond()` to the maker and the deal goes on (no second dispute).
+    /// provider pays `disputeBond()` to the maker and the deal goes on. A lost dispute does not bar a
+    /// dispute of a later step (each costs the dispute bond if false).
     /// @dev Emits {DisputeResolved}.
     ///
     /// Requirements:
-    /// - The caller is the provider; the deal is `Accepted` and not disputed before.
+    /// - The caller is the provider; the deal is `Accepted`.
     /// - `step` was released as `(rx, ry, c)`; `(px, py)` is the deal's key and `secret·G == P`.
     /// - For a dispute that turns out false, `disputeBond()` CPT approved to the escrow (else it reverts).
     function dispute(uint256 dealId, uint256 step, uint256 secret, uint256 px, uint256 py, uint256 rx, uint256 ry, bytes32 c)
@@ -202,10 +219,13 @@ interface IBarterEscrow {
     /// Requirements: the deal is `Accepted`; a step is marked due since more than `keyTimeout` seconds.
     function claimKeyTimeout(uint256 dealId) external;
 
-    /// @notice Settles deal `dealId` after its window (plus one key timeout): the cooperative's bond returns
-    /// to it when every due key was released, else goes to the provider. Anyone may call.
-    /// @dev Emits {DealSettled}.
+    /// @notice Settles deal `dealId` once its delivered total is final: the cooperative's bond returns to it.
+    /// Anyone may call.
+    /// @dev Emits {DealSettled} (`toProvider` is 0: a provider is paid a bond only by {claimKeyTimeout} or
+    /// {dispute}).
     ///
-    /// Requirements: the deal is `Accepted`; `block.timestamp >= end + keyTimeout`.
+    /// Requirements:
+    /// - The deal is `Accepted`; `block.timestamp >= settlesAt(dealId)`; no usage of its series is held.
+    /// - Every due key was released ({EscrowKeysOutstanding}).
     function settle(uint256 dealId) external;
 }

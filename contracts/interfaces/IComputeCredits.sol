@@ -10,14 +10,23 @@ import {ComputeTypes} from "../types/ComputeTypes.sol";
 /// @notice GPU-hour credits: an ERC-1155 token with one id per *series*. One unit is one
 /// GPU-second of the series' GPU class, deliverable by the series' provider within its window
 /// `[start, end)`. A series is backed by the provider's stake: every credit minted locks
-/// `collateralRate` CPT wei of the provider's free stake in the ProviderRegistry.
+/// {collateralPerCredit} = `collateralRate * (1 + penaltyBps / 10_000)` CPT wei of the provider's
+/// free stake in the ProviderRegistry. That is what a credit is worth if its provider defaults on
+/// it: Jobs burns the unserved credits of a defaulted job and pays their whole collateral to the
+/// holder ({compensate}). Nothing else the provider does (unstaking, minting more, opening other
+/// series) can reach it, so every outstanding credit is always redeemable or compensable.
 ///
 /// Collateral is touched only when credits are minted or burned, never on transfers, so a
 /// credit transfer costs what a plain ERC-1155 transfer costs. Burns (metered delivery through
 /// Jobs, expired credits) lower a series' outstanding credits at once; the collateral they
 /// free returns to the provider through {releaseCollateral} (which {burnExpired} calls), so the
-/// metering path stays cheap. Invariant: `collateral >= (minted - burned) * collateralRate` for
-/// every series.
+/// metering path stays cheap. Invariant: `collateral >= (minted - burned) * collateralPerCredit`
+/// while the window is open, and `collateral >= custody balance * collateralPerCredit` after it
+/// (expired credits outside jobs are owed nothing; those locked in jobs may still default).
+///
+/// Nobody's credits move or burn without their consent: transfers need the holder or its approved
+/// operator (ERC-1155), {burnExpired} too, and the Jobs custody ({custody}) is never burned from
+/// except by Jobs itself for delivered or compensated credits.
 ///
 /// Transfers are never paused: holders can always move their claims. Pausing stops series
 /// creation and minting.
@@ -44,6 +53,10 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
 
     /// @notice Emitted when the series issuer froze or unfroze series `seriesId` (no new jobs while frozen).
     event SeriesFrozen(uint256 indexed seriesId, bool frozen);
+
+    /// @notice Emitted when `amount` defaulted credits of series `seriesId` were burned from the Jobs custody
+    /// and their collateral, `paid` CPT wei, was paid to `holder`.
+    event CreditsCompensated(uint256 indexed seriesId, address indexed holder, uint256 amount, uint256 paid);
 
     /// @notice Emitted when governance changed the metadata base URI.
     event BaseURISet(string baseURI);
@@ -91,6 +104,9 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     /// @notice A zero address where a contract or recipient is needed.
     error ComputeCreditsZeroAddress();
 
+    /// @notice `JOBS_ROLE` is held by custody contract `custody` already: there is one Jobs contract per deployment.
+    error ComputeCreditsCustodySet(address custody);
+
     /*//////////////////////////////////////////////////////////////////////////
                                   VIEW FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
@@ -119,6 +135,17 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     /// @notice Credits of series `seriesId` minted and not burned (held by anyone, Jobs included).
     function outstandingOf(uint256 seriesId) external view returns (uint256);
 
+    /// @notice CPT wei of collateral locked per credit of series `seriesId`: its collateral rate plus the
+    /// penalty on it (`collateralRate + collateralRate * penaltyBps / 10_000`).
+    /// @dev Reverts with {ComputeCreditsUnknownSeries} for an id never created.
+    function collateralPerCredit(uint256 seriesId) external view returns (uint256);
+
+    /// @notice Whether series `seriesId` is frozen (its cooperative faulted: no new jobs, no trading).
+    function isFrozen(uint256 seriesId) external view returns (bool);
+
+    /// @notice The Jobs contract, the one holder of `JOBS_ROLE`, whose balances are credits locked in jobs.
+    function custody() external view returns (address);
+
     /// @notice The number of series created; ids run from 1 to this number.
     function seriesCount() external view returns (uint256);
 
@@ -141,7 +168,7 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     function createSeries(uint16 classId, uint40 start, uint40 end) external returns (uint256 seriesId);
 
     /// @notice Creates a data-backed series of `provider` for barter deal `dealId` and mints its
-    /// `amount` credits to `to` (the cooperative), locking `amount * collateralRate` of the provider's
+    /// `amount` credits to `to` (the cooperative), locking `amount * collateralPerCredit` of the provider's
     /// free stake.
     /// @dev Emits {SeriesCreated}, {IERC1155-TransferSingle} and the registry's {CollateralLocked}.
     ///
@@ -160,35 +187,40 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     ) external returns (uint256 seriesId);
 
     /// @notice Mints `amount` credits of the caller's stake-backed series `seriesId` to `to`,
-    /// locking `amount * collateralRate` CPT wei of the caller's free stake.
+    /// locking `amount * collateralPerCredit` CPT wei of the caller's free stake.
     /// @dev Emits {IERC1155-TransferSingle} and the registry's {CollateralLocked}.
     ///
     /// Requirements:
     /// - The contract must not be paused.
     /// - The series must exist, be stake-backed, belong to the caller and not have expired.
     /// - `amount` must be greater than zero and keep the series' supply within 64 bits.
-    /// - The caller's free stake must cover `amount * collateralRate`.
+    /// - The caller's free stake must cover `amount * collateralPerCredit`.
     /// - `to` must not be the zero address and must accept ERC-1155 tokens if it is a contract.
     function mint(uint256 seriesId, address to, uint256 amount, bytes calldata data) external;
 
     /// @notice Burns `amount` expired credits of series `seriesId` held by `holder`, and releases the
-    /// collateral they no longer need. Anyone may call it: expired credits are worthless.
+    /// collateral they no longer need (if {releaseCollateral} has not already). Burning needs the
+    /// holder's consent, as a transfer does; the provider does not need it to get its collateral back
+    /// ({releaseCollateral} frees expired credits' collateral without burning them).
     /// @dev Emits {IERC1155-TransferSingle} and {CollateralReleased}.
     ///
     /// Requirements:
+    /// - The caller must be `holder` or approved by it ({IERC1155-setApprovalForAll}).
     /// - The series' window must have ended.
     /// - `amount` must be greater than zero and at most `holder`'s balance.
     function burnExpired(address holder, uint256 seriesId, uint256 amount) external;
 
     /// @notice Returns to the provider's free stake the collateral that series `seriesId` holds beyond
-    /// `outstanding * collateralRate` (freed by delivered or expired credits). Anyone may call it.
+    /// what its credits need: `outstanding * collateralPerCredit` while the window is open, and, once it
+    /// has ended, only `custody balance * collateralPerCredit` (credits locked in jobs). Anyone may call it.
     /// @dev Emits {CollateralReleased} and the registry's {CollateralUnlocked}.
     ///
     /// Requirements:
     /// - The series must exist and hold collateral beyond what its outstanding credits need.
     function releaseCollateral(uint256 seriesId) external;
 
-    /// @notice Freezes or unfreezes series `seriesId`: no new jobs while frozen.
+    /// @notice Freezes or unfreezes series `seriesId`: no new jobs and no exchange fills while frozen; its
+    /// provider may close the jobs already open without penalty (see {IJobs-close}).
     /// @dev Emits {SeriesFrozen}.
     ///
     /// Requirements:
@@ -226,6 +258,17 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     ///
     /// @return delivered The series' new delivered total.
     function burnDelivered(uint256 seriesId, uint256 amount) external returns (uint256 delivered);
+
+    /// @notice Burns `amount` credits of series `seriesId` from the caller's custody for a defaulted job and
+    /// pays their collateral (`amount * collateralPerCredit`) from the provider's locked stake to `holder`.
+    /// @dev Emits {IERC1155-TransferSingle}, {CreditsCompensated} and the registry's {ProviderSlashed}.
+    ///
+    /// Requirements:
+    /// - The caller must have `JOBS_ROLE` and hold `amount`.
+    /// - This contract must have the registry's `SLASHER_ROLE`.
+    ///
+    /// @return paid The CPT wei paid to `holder`.
+    function compensate(uint256 seriesId, uint256 amount, address holder) external returns (uint256 paid);
 
     /// @notice Sets the metadata base URI.
     /// @dev Emits {BaseURISet}.

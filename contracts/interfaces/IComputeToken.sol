@@ -7,8 +7,8 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 /// @title IComputeToken
 /// @notice The compute token (CPT): the collateral providers stake, the quote asset
 /// of the exchange and the bond asset of disputes. ERC-20 with EIP-2612 permit.
-/// Test networks get a faucet that is rate-limited per address; governance marks
-/// production chain ids, on which the faucet is disabled.
+/// Test networks get a faucet that is rate-limited per address. It is fail-closed: it works only
+/// on chain ids governance listed as dev/test ({setFaucetChain}); on any other chain it is off.
 interface IComputeToken is IERC20, IERC20Permit {
     /*//////////////////////////////////////////////////////////////////////////
                                        EVENTS
@@ -20,14 +20,14 @@ interface IComputeToken is IERC20, IERC20Permit {
     /// @notice Emitted when governance changed the faucet's drip amount or cooldown.
     event FaucetConfigured(uint256 amount, uint64 cooldown);
 
-    /// @notice Emitted when governance marked `chainId` as production (faucet off) or not.
-    event ProductionChainSet(uint256 indexed chainId, bool production);
+    /// @notice Emitted when governance listed `chainId` as a dev/test chain (faucet on) or took it off the list.
+    event FaucetChainSet(uint256 indexed chainId, bool enabled);
 
     /*//////////////////////////////////////////////////////////////////////////
                                        ERRORS
     //////////////////////////////////////////////////////////////////////////*/
 
-    /// @notice The faucet is disabled because the current chain is marked as production.
+    /// @notice The faucet is off on chain `chainId`: it is not listed as a dev/test chain.
     error ComputeTokenFaucetDisabled(uint256 chainId);
 
     /// @notice `account` used the faucet too recently; it can drip again at `availableAt`.
@@ -52,8 +52,8 @@ interface IComputeToken is IERC20, IERC20Permit {
     /// @notice When `account` may next use the faucet (0 if it never used it).
     function faucetAvailableAt(address account) external view returns (uint64);
 
-    /// @notice Whether governance marked `chainId` as a production chain.
-    function isProductionChain(uint256 chainId) external view returns (bool);
+    /// @notice Whether governance listed `chainId` as a dev/test chain, where the faucet works.
+    function isFaucetChain(uint256 chainId) external view returns (bool);
 
     /*//////////////////////////////////////////////////////////////////////////
                                 NON-CONSTANT FUNCTIONS
@@ -63,7 +63,7 @@ interface IComputeToken is IERC20, IERC20Permit {
     /// @dev Emits {FaucetDripped} and {Transfer}.
     ///
     /// Requirements:
-    /// - The current chain id must not be marked as production.
+    /// - The current chain id must be listed as a dev/test chain ({isFaucetChain}).
     /// - The caller's cooldown must have passed.
     function faucet() external;
 
@@ -84,10 +84,10 @@ interface IComputeToken is IERC20, IERC20Permit {
     /// @param cooldown Seconds between two drips of one address.
     function configureFaucet(uint256 amount, uint64 cooldown) external;
 
-    /// @notice Marks `chainId` as a production chain (faucet disabled) or not.
-    /// @dev Emits {ProductionChainSet}.
+    /// @notice Lists `chainId` as a dev/test chain (faucet on) or takes it off the list (faucet off).
+    /// @dev Emits {FaucetChainSet}.
     ///
     /// Requirements:
     /// - The caller must have `DEFAULT_ADMIN_ROLE`.
-    function setProductionChain(uint256 chainId, bool production) external;
+    function setFaucetChain(uint256 chainId, bool enabled) external;
 }

@@ -79,6 +79,9 @@ interface ICreditExchange is IAccessControl {
     /// @notice Series `seriesId`'s delivery window ended at `end` (now `nowTime`): its credits no longer trade.
     error CreditExchangeSeriesEnded(uint256 seriesId, uint40 end, uint256 nowTime);
 
+    /// @notice Series `seriesId` is frozen (its cooperative faulted): its credits do not trade.
+    error CreditExchangeSeriesFrozen(uint256 seriesId);
+
     /// @notice `caller` is not the maker `maker` of the order.
     error CreditExchangeNotMaker(address caller, address maker);
 

@@ -5,7 +5,6 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 
 import {ComputeTypes} from "../types/ComputeTypes.sol";
 import {IComputeCredits} from "./IComputeCredits.sol";
-import {IProviderRegistry} from "./IProviderRegistry.sol";
 
 /// @title IJobs
 /// @notice Jobs redeem credits for GPU time. A holder opens a job on a series, locking up to
@@ -14,17 +13,23 @@ import {IProviderRegistry} from "./IProviderRegistry.sol";
 /// which burns locked credits and advances the series' delivered total; the holder closes the job
 /// and gets its unused credits back.
 ///
-/// Opening a job also locks a penalty reserve of the provider's free stake:
-/// `maxSeconds * collateralRate * penaltyBps / 10_000`. If the provider does not acknowledge in
-/// time, or the job is not fully served by the series' window end, the holder claims its unused
-/// credits back plus `unused * collateralRate * penaltyBps / 10_000` CPT slashed from that reserve.
-/// Whatever part of the reserve is not slashed is unlocked when the job ends (for a served job, by
-/// {releaseReserve}).
+/// Opening a job needs nothing of the provider: every credit carries its own collateral, locked
+/// when it was minted ({IComputeCredits-collateralPerCredit}: the collateral rate plus the penalty on
+/// it). If the provider does not acknowledge in time, or the job is not fully served by the series'
+/// window end, the holder claims: the unserved credits are burned and their whole collateral is
+/// paid to the holder. So a provider cannot make credits it sold unredeemable, and nothing it does
+/// with its free stake changes what a defaulted holder receives. If the series' cooperative
+/// faulted (the series is frozen), the provider owes nothing: it may close the jobs at once, and a
+/// claim returns the credits instead of paying.
 ///
 /// Metered usage reaches this contract late (the oracle batches reports and lets them be
 /// challenged before they are final). So that a holder cannot take back credits for GPU time
-/// already delivered, closing an acknowledged job and claiming after the deadline both wait a
-/// governance-set settlement grace, during which usage measured before still applies.
+/// already delivered, closing an acknowledged job and claiming after the deadline both wait the
+/// settlement grace (the value when the job was opened), during which usage measured before still
+/// applies; after it, usage is refused ({JobsUsageTooLate}), so a series' delivered total is final
+/// at `end + maxSettlementGrace()` once no usage is held. A challenged usage entry holds its job
+/// ({hold}): the job cannot settle until the challenge is resolved ({releaseHold}), and the entry
+/// then bills however late it is.
 interface IJobs is IAccessControl {
     /*//////////////////////////////////////////////////////////////////////////
                                        EVENTS
@@ -57,8 +62,9 @@ interface IJobs is IAccessControl {
         uint256 seriesDelivered
     );
 
-    /// @notice Emitted when the penalty reserve `reserve` of served job `jobId` was unlocked for `provider`.
-    event ReserveReleased(uint256 indexed jobId, address indexed provider, uint256 reserve);
+    /// @notice Emitted when the metering contract held or released a challenged usage entry of job `jobId`;
+    /// `holds` entries are held now.
+    event UsageHeld(uint256 indexed jobId, uint256 holds);
 
     /// @notice Emitted when the holder closed acknowledged job `jobId`; it settles at `settlesAt`.
     event JobClosing(uint256 indexed jobId, uint40 settlesAt);
@@ -69,16 +75,23 @@ interface IJobs is IAccessControl {
     /// @notice Emitted when job `jobId` was closed and its holder got `returned` unused credits back.
     event JobClosed(uint256 indexed jobId, uint256 returned);
 
-    /// @notice Emitted when the holder of job `jobId` claimed after a default: `returned` unused credits
-    /// and `penalty` CPT wei slashed from the provider.
-    event JobRefunded(uint256 indexed jobId, uint256 returned, uint256 penalty);
+    /// @notice Emitted when the holder of job `jobId` claimed after a default: its `unserved` credits were
+    /// burned and `paid` CPT wei of their collateral paid to it (or, when the series is frozen, they were
+    /// returned and `paid` is 0).
+    event JobRefunded(uint256 indexed jobId, uint256 unserved, uint256 paid);
 
     /*//////////////////////////////////////////////////////////////////////////
                                        ERRORS
     //////////////////////////////////////////////////////////////////////////*/
 
-    /// @notice The penalty reserve of served job `jobId` was already released.
-    error JobsReserveReleased(uint256 jobId);
+    /// @notice Usage for job `jobId` arrived at or after its cutoff `cutoff` (when it can settle): it is refused.
+    error JobsUsageTooLate(uint256 jobId, uint256 cutoff);
+
+    /// @notice Job `jobId` has `holds` challenged usage entries held back: it cannot settle until they are resolved.
+    error JobsUsageHeld(uint256 jobId, uint256 holds);
+
+    /// @notice Job `jobId` has no usage held back.
+    error JobsNotHeld(uint256 jobId);
 
     /// @notice Job `jobId` does not exist.
     error JobsUnknownJob(uint256 jobId);
@@ -130,14 +143,22 @@ interface IJobs is IAccessControl {
     function PAUSER_ROLE() external view returns (bytes32);
 
     /// @notice Seconds after a holder closes an acknowledged job, or after a job's deadline, during
-    /// which usage measured before still applies and the job cannot be settled or claimed.
+    /// which usage measured before still applies and the job cannot be settled or claimed. A job keeps
+    /// the grace it was opened with.
     function settlementGrace() external view returns (uint40);
+
+    /// @notice The largest settlement grace ever set: no job's usage lands later than its series' window
+    /// end plus this, unless held by a challenge ({seriesHoldsOf}).
+    function maxSettlementGrace() external view returns (uint40);
+
+    /// @notice Challenged usage entries of job `jobId` held back (the job cannot settle while non-zero).
+    function holdsOf(uint256 jobId) external view returns (uint256);
+
+    /// @notice Challenged usage entries held back over all jobs of series `seriesId`.
+    function seriesHoldsOf(uint256 seriesId) external view returns (uint256);
 
     /// @notice The credits contract.
     function credits() external view returns (IComputeCredits);
-
-    /// @notice The provider registry.
-    function registry() external view returns (IProviderRegistry);
 
     /// @notice Job `jobId`.
     /// @dev Reverts with {JobsUnknownJob} for an id never opened.
@@ -146,24 +167,19 @@ interface IJobs is IAccessControl {
     /// @notice The number of jobs opened; ids run from 1 to this number.
     function jobCount() external view returns (uint256);
 
-    /// @notice The CPT wei of the provider's stake that job `jobId` keeps locked as its penalty reserve
-    /// (0 once it ended).
-    function penaltyReserveOf(uint256 jobId) external view returns (uint256);
 
     /*//////////////////////////////////////////////////////////////////////////
                                 NON-CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
 
     /// @notice Opens a job on series `seriesId`, locking `maxSeconds` of the caller's credits.
-    /// @dev Emits {JobOpened}, the credits' {IERC1155-TransferSingle} and, with a non-zero penalty,
-    /// the registry's {CollateralLocked}.
+    /// @dev Emits {JobOpened} and the credits' {IERC1155-TransferSingle}.
     ///
     /// Requirements:
     /// - The contract must not be paused.
     /// - `maxSeconds` must be greater than zero, fit 64 bits and be at most the caller's balance.
     /// - `specCid` must be 1 to 128 bytes.
     /// - The series must exist, not be frozen and its window must not have ended.
-    /// - The provider's free stake must cover the penalty reserve.
     ///
     /// @param seriesId The credit series to redeem.
     /// @param maxSeconds GPU-seconds to lock: the most the job may use.
@@ -184,7 +200,7 @@ interface IJobs is IAccessControl {
     /// cumulative totals: the metering contract turns its cumulative counters into increments.
     /// At most the job's remaining locked credits are burned; seconds beyond them are not billed
     /// (they are reported as `unbilled` in {UsageApplied} and forgotten). When the job's credits are
-    /// used up it is `Served` and its penalty reserve releasable ({releaseReserve}).
+    /// used up it is `Served`.
     /// @dev Emits {UsageApplied} (its `used` equals `maxSeconds` when the report served the job) and the
     /// credits' {IERC1155-TransferSingle}.
     ///
@@ -193,7 +209,26 @@ interface IJobs is IAccessControl {
     /// - `gpuSeconds` must be greater than zero.
     /// - The job must be `Acknowledged` or `Closing` (in its settlement grace). Usage arriving after
     ///   the job was closed, served or refunded is refused.
+    /// - It must arrive before the job's cutoff: a closing job's settlement time, else its deadline plus
+    ///   its grace ({JobsUsageTooLate}).
     function applyUsage(uint256 jobId, uint256 gpuSeconds) external;
+
+    /// @notice Holds job `jobId` for one challenged usage entry: the job cannot be closed or claimed until
+    /// {releaseHold}. The metering contract calls it when a holder challenges an entry.
+    /// @dev Emits {UsageHeld}.
+    ///
+    /// Requirements:
+    /// - The caller must have `METERING_ROLE`; the job must be `Acknowledged` or `Closing`.
+    function hold(uint256 jobId) external;
+
+    /// @notice Releases one hold of job `jobId` and bills `gpuSeconds` of its usage (0 for a voided entry)
+    /// as {applyUsage} would, but after the cutoff too: the entry was measured in time.
+    /// @dev Emits {UsageHeld}, and {UsageApplied} when something is billed.
+    ///
+    /// Requirements:
+    /// - The contract must not be paused; the caller must have `METERING_ROLE`.
+    /// - The job must be held.
+    function releaseHold(uint256 jobId, uint256 gpuSeconds) external;
 
     /// @notice Applies many jobs' usage at once, each exactly as {applyUsage} would; the credits of a run
     /// of consecutive entries of one series are burned in one call (far cheaper per entry).
@@ -205,35 +240,32 @@ interface IJobs is IAccessControl {
     function applyUsageBatch(ComputeTypes.Usage[] calldata usage) external;
 
     /// @notice Closes job `jobId`. A job not yet acknowledged closes at once: its credits return to the
-    /// holder and the penalty reserve is unlocked. An acknowledged job becomes `Closing` and settles
-    /// after the settlement grace (at once when the grace is zero); calling `close` again then returns
-    /// its unused credits to the holder. Works while paused.
+    /// holder. An acknowledged job becomes `Closing` and settles after its settlement grace, counted from
+    /// now or from its deadline if that has passed (at once when the grace is zero); calling `close` again
+    /// then returns its unused credits to the holder. When the series is frozen (its cooperative faulted),
+    /// its provider may close any of its running jobs at once, without penalty. Works while paused.
     /// @dev Emits {JobClosing} or {JobClosed}.
     ///
     /// Requirements:
-    /// - For an `Opened` or `Acknowledged` job, the caller must be its holder.
+    /// - For an `Opened` or `Acknowledged` job, the caller must be its holder (or the provider of a frozen series).
     /// - For a `Closing` job (anyone may settle it), its settlement time must have come.
+    /// - To end the job, no usage of it may be held ({JobsUsageHeld}).
     function close(uint256 jobId) external;
 
-    /// @notice Unlocks the provider's penalty reserve of served job `jobId` (anyone may call; the usage
-    /// that serves a job does not, so that the last report costs what the others cost).
-    /// @dev Emits {ReserveReleased}.
-    ///
-    /// Requirements:
-    /// - The job must be `Served` and its reserve not released yet.
-    function releaseReserve(uint256 jobId) external;
-
-    /// @notice Claims the refund of a defaulted job `jobId`: its unused credits back, plus the penalty on
-    /// them slashed from the provider's reserve. A job defaults when it was not acknowledged by its
+    /// @notice Claims after a default of job `jobId`: its unserved credits are burned and their whole
+    /// collateral ({IComputeCredits-collateralPerCredit} each: the rate plus the penalty) is paid to the
+    /// holder from the provider's locked stake. A job defaults when it was not acknowledged by its
     /// acknowledgement deadline, or when it is acknowledged but not fully served by its deadline
-    /// (claimable once the settlement grace after the deadline has passed).
+    /// (claimable once its settlement grace after the deadline has passed). On a frozen series (the
+    /// cooperative faulted) the credits return to the holder instead and nothing is paid.
     /// Works while paused.
-    /// @dev Emits {JobRefunded} and the registry's {ProviderSlashed}.
+    /// @dev Emits {JobRefunded}, and the credits' {IComputeCredits-CreditsCompensated}.
     ///
     /// Requirements:
     /// - The caller must be the job's holder.
     /// - The job must be `Opened` past its acknowledgement deadline, or `Acknowledged` past its deadline
-    ///   plus the settlement grace.
+    ///   plus its settlement grace.
+    /// - No usage of the job may be held ({JobsUsageHeld}).
     function claim(uint256 jobId) external;
 
     /// @notice Sets the settlement grace (0 for local chains without a challenge period).

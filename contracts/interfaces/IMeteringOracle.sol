@@ -20,11 +20,17 @@ import {IJobs} from "./IJobs.sol";
 /// never double counts and nothing is lost.
 ///
 /// Optimistic finality: accepted usage is pending for `challengePeriod` seconds (0: applied at once).
-/// Within it the holder of a job may challenge one report of a batch with a CPT bond; the arbiter
-/// resolves. A rejected challenge forfeits the bond to the treasury; an upheld one voids the report,
-/// returns the bond and slashes up to `slashAmount` of each of the batch's signers' bonds to the
-/// challenger. After the period (and with no open challenge) anyone finalises the batch, which applies
-/// its usage to Jobs; a job that cannot take usage any more is skipped, never reverting the batch.
+/// Within it the holder of a job may challenge one entry of a batch with a CPT bond (never zero);
+/// the challenge holds back only that entry, and holds its job in Jobs ({IJobs-hold}) so that the job
+/// cannot settle before the ruling. The arbiter rules within one more challenge period (the batch's
+/// `resolveBy`): a rejected challenge forfeits the bond to the treasury and bills the entry; an
+/// upheld one voids the entry, returns the bond and slashes up to `slashAmount` of each of the batch's
+/// signers' bonds to the challenger. Past `resolveBy` without a ruling anyone may {lapse} the
+/// challenge: the entry bills and the bond returns to the challenger. After the period anyone
+/// finalises the batch, which applies its unchallenged entries to Jobs. An entry whose job can never
+/// take it (unknown, not acknowledged, ended, or past its cutoff) is skipped with {UsageSkipped};
+/// any other refusal (Jobs paused) reverts, so the batch stays final-able and nothing is lost.
+/// Leaving signers' bonds stay locked for two challenge periods (a challenge plus its ruling).
 interface IMeteringOracle is IAccessControl {
     /*//////////////////////////////////////////////////////////////////////////
                                        TYPES
@@ -37,12 +43,16 @@ interface IMeteringOracle is IAccessControl {
         None,
         Open,
         Rejected,
-        Upheld
+        Upheld,
+        Lapsed // no ruling by the batch's `resolveBy`: the entry billed, the bond returned
     }
 
     /*//////////////////////////////////////////////////////////////////////////
                                        EVENTS
     //////////////////////////////////////////////////////////////////////////*/
+
+    /// @notice Emitted when a challenge of entry `index` of batch `batchId` lapsed without a ruling.
+    event ChallengeLapsed(uint256 indexed batchId, uint256 index);
 
     /// @notice Emitted when governance replaced the signer set (epoch `epoch`) and threshold.
     event SignersSet(uint32 indexed epoch, address[] signers, uint8 threshold);
@@ -160,6 +170,14 @@ interface IMeteringOracle is IAccessControl {
     /// @notice Thrown when `signer` withdraws `amount` above its bond `bond` or while in the signer set.
     error MeteringOracleBondLocked(address signer, uint256 amount, uint256 bond);
 
+    /// @notice Thrown when the challenge of entry `index` of batch `batchId` is ruled on after `resolveBy`,
+    /// or lapsed before it.
+    error MeteringOracleRulingWindow(uint256 batchId, uint256 index, uint40 resolveBy);
+
+    /// @notice Thrown when a challenge period exceeds Jobs' settlement grace `grace`: usage would land after
+    /// jobs can settle.
+    error MeteringOracleGraceTooShort(uint40 challengePeriod, uint40 grace);
+
     /*//////////////////////////////////////////////////////////////////////////
                                  CONSTANT FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
@@ -221,21 +239,35 @@ interface IMeteringOracle is IAccessControl {
         external
         returns (uint256 batchId);
 
-    /// @notice Applies the usage of batch `batchId` to Jobs; `entries` must be the ones it accepted.
-    /// @dev Requirements: the challenge period is over, no challenge open, not finalised yet.
+    /// @notice Applies the unchallenged usage of batch `batchId` to Jobs; `entries` must be the ones it
+    /// accepted. Challenged entries are settled by their ruling instead.
+    /// @dev Requirements: the challenge period is over, not finalised yet; reverts (changing nothing) when
+    /// Jobs refuses an entry for a reason that may pass (e.g. paused).
     function finalize(uint256 batchId, ComputeTypes.Usage[] calldata entries) external;
 
     /// @notice The holder of entry `index`'s job challenges it, posting `challengeBond` CPT (approve first).
-    /// @dev Requirements: within the challenge period; the caller holds the job; not challenged before.
+    /// The entry is held back, and its job cannot settle until the ruling.
+    /// @dev Requirements: within the challenge period; the caller holds the job, which still takes usage;
+    /// not challenged before.
     function challenge(uint256 batchId, ComputeTypes.Usage[] calldata entries, uint256 index) external;
 
-    /// @notice The arbiter resolves an open challenge: `upheld` voids the entry and slashes the signers.
+    /// @notice The arbiter rules on an open challenge by the batch's `resolveBy`: `upheld` voids the entry and
+    /// slashes the signers; otherwise the entry bills and the bond goes to the treasury.
     function resolve(uint256 batchId, uint256 index, bool upheld) external;
+
+    /// @notice Anyone ends an open challenge the arbiter did not rule on by the batch's `resolveBy`: the entry
+    /// bills and the challenger gets its bond back.
+    function lapse(uint256 batchId, uint256 index) external;
+
+    /// @notice When the arbiter's window for challenges of batch `batchId` closes (its final time plus the
+    /// challenge period it was submitted under).
+    function resolveByOf(uint256 batchId) external view returns (uint40);
 
     /// @notice Governance replaces the signer set (sorted, distinct, 1..32) and threshold (1..count).
     function setSigners(address[] calldata signers_, uint8 threshold) external;
 
-    /// @notice Governance sets the challenge period (at most 7 days), bonds and slash amount.
+    /// @notice Governance sets the challenge period (at most 7 days and at most Jobs' settlement grace), the
+    /// challenge bond (never zero), the signer bond and the slash amount.
     function setChallengeParams(uint40 challengePeriod_, uint256 challengeBond, uint256 signerBond, uint256 slashAmount)
         external;
 

@@ -14,7 +14,7 @@ library ComputeTypes {
         bool active; // new series may be created in this class
     }
 
-    /// @notice A provider's stake. `locked` backs outstanding credits and open jobs; it is part of `stake`.
+    /// @notice A provider's stake. `locked` backs outstanding credits (jobs included); it is part of `stake`.
     struct Provider {
         // slot 0
         uint128 stake; // CPT wei staked and not being unstaked
@@ -48,7 +48,7 @@ library ComputeTypes {
         bool frozen; // no new jobs (set by the series issuer, e.g. the escrow on a key timeout)
         // slot 2
         uint128 collateralRate; // copied from the class at creation
-        uint128 collateral; // CPT wei locked in the registry for this series (>= outstanding * rate)
+        uint128 collateral; // CPT wei locked in the registry for this series (>= outstanding * per-credit collateral)
         // slot 3
         uint256 dealId; // barter deal id when `backing == Deal`, else 0
     }
@@ -69,8 +69,8 @@ library ComputeTypes {
         Acknowledged, // the provider runs it; usage burns credits
         Closing, // the holder closed it; usage measured before still settles until `deadline`
         Served, // every locked credit was delivered
-        Closed, // closed by its holder; unused credits returned
-        Refunded // claimed by its holder after a default; unused credits returned plus a penalty
+        Closed, // closed by its holder (or by its provider after the cooperative's fault); unused credits returned
+        Refunded // claimed by its holder after a default: unserved credits burned and their collateral paid
     }
 
     /// @notice One job: credits of one series locked for a holder's workload.
@@ -84,6 +84,7 @@ library ComputeTypes {
         uint64 usedSeconds; // credits burned by usage
         uint40 ackDeadline; // the provider must acknowledge by then (inclusive)
         uint40 deadline; // served by then (the series' window end); when Closing, when it settles
+        uint32 grace; // the settlement grace when it was opened (later changes do not apply to it)
     }
 
     /// @notice Newly delivered GPU-seconds of one job (what metering applies; increments, not totals).

@@ -179,6 +179,8 @@ class Job:
     used_seconds: int
     ack_deadline: int
     deadline: int
+    #: The settlement grace the job was opened with (seconds).
+    grace: int = 0
 
     @property
     def unused(self) -> int:
@@ -186,7 +188,7 @@ class Job:
 
     @classmethod
     def decode(cls, job_id: int, raw: Any) -> Job:
-        holder, series_id, status, max_s, used, ack_deadline, deadline = raw
+        holder, series_id, status, max_s, used, ack_deadline, deadline, grace = raw
         return cls(
             job_id,
             holder,
@@ -196,4 +198,5 @@ class Job:
             int(used),
             int(ack_deadline),
             int(deadline),
+            int(grace),
         )
