@@ -38,6 +38,16 @@ def penalty_of(seconds: int, gpu_class: Any = H100) -> int:
     return seconds * gpu_class.collateral_rate * gpu_class.penalty_bps // 10_000
 
 
+def per_credit(gpu_class: Any = H100) -> int:
+    """CPT wei each credit locks: the collateral rate plus the penalty on it (ComputeCredits)."""
+    return gpu_class.collateral_rate + gpu_class.collateral_rate * gpu_class.penalty_bps // 10_000
+
+
+def collateral_of(seconds: int, gpu_class: Any = H100) -> int:
+    """The collateral ``seconds`` credits lock, and what a default on them pays their holder."""
+    return seconds * per_credit(gpu_class)
+
+
 @dataclass
 class World:
     """Who is who, and the contracts, for compute tests."""

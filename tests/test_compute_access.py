@@ -115,6 +115,14 @@ GUARDED: tuple[Guarded, ...] = (
         lambda w: w.other.credits.functions.burnDelivered(w.series_id, 1),
         role("JOBS_ROLE"),
     ),
+    Guarded(
+        "credits",
+        "compensate",
+        lambda w: w.other.credits.functions.compensate(w.series_id, 1, _addr(w)),
+        role("JOBS_ROLE"),
+    ),
+    Guarded("jobs", "hold", lambda w: w.other.jobs.functions.hold(1), role("METERING_ROLE")),
+    Guarded("jobs", "releaseHold", lambda w: w.other.jobs.functions.releaseHold(1, 1), role("METERING_ROLE")),
     Guarded("credits", "setBaseURI", lambda w: w.other.credits.functions.setBaseURI("x"), ADMIN),
     Guarded(
         "jobs", "setSettlementGrace", lambda w: w.other.jobs.functions.setSettlementGrace(0), ADMIN
@@ -192,7 +200,6 @@ PAUSING: tuple[Pausing, ...] = (
             ("other", lambda w: w.other.registry.functions.register("bafkreix")),
             ("provider", lambda w: w.provider.registry.functions.stake(1)),
             ("provider", lambda w: w.provider.registry.functions.requestUnstake(1)),
-            ("provider", lambda w: w.provider.registry.functions.withdraw()),
         ),
         working=(("provider", lambda w: w.provider.registry.functions.updateMetadata("bafkreiy")),),
     ),
@@ -269,3 +276,13 @@ def test_claims_and_slashing_work_while_everything_is_paused(world: World) -> No
     world.travel(3_601)
     world.holder.claim(job_id)
     assert world.holder.job(job_id).status.name == "REFUNDED"
+
+
+def test_unbonded_stake_can_be_withdrawn_while_the_registry_is_paused(world: World) -> None:
+    """A pause stops new stake and unstake requests, never the exit of stake that finished unbonding."""
+    world.provider.request_unstake(10**18)
+    world.gov.sender.transact(world.gov.registry.functions.pause())
+    world.travel(world.gov.registry.functions.unbondingPeriod().call())
+    cpt = world.provider.cpt_balance()
+    world.provider.withdraw()
+    assert world.provider.cpt_balance() == cpt + 10**18

@@ -54,18 +54,31 @@ def test_faucet_is_rate_limited_per_address(w3, token, accounts):
     assert token.functions.balanceOf(accounts[1].address).call() == 2_000 * WAD
 
 
-def test_faucet_disabled_on_production_chain(w3, token, accounts):
-    accounts[0].transact(token.functions.setProductionChain(w3.eth.chain_id, True))
-    assert token.functions.isProductionChain(w3.eth.chain_id).call()
-    reverts_with("ComputeTokenFaucetDisabled", accounts[1].transact, token.functions.faucet())
-    assert token.functions.balanceOf(accounts[1].address).call() == 0
-    accounts[0].transact(token.functions.setProductionChain(w3.eth.chain_id, False))
-    accounts[1].transact(token.functions.faucet())
+def test_faucet_is_fail_closed_off_the_listed_dev_chains(w3, token, accounts):
+    """L-3: the faucet works only on chain ids governance listed as dev/test; the deploy lists the
+    known dev/test chains and nothing else."""
+    f = token.functions
+    assert f.isFaucetChain(w3.eth.chain_id).call()  # anvil, listed by the deploy plan
+    assert not f.isFaucetChain(1).call() and not f.isFaucetChain(8453).call()  # mainnet, Base: never listed
+    accounts[0].transact(f.setFaucetChain(w3.eth.chain_id, False))
+    reverts_with("ComputeTokenFaucetDisabled", accounts[1].transact, f.faucet())
+    assert f.balanceOf(accounts[1].address).call() == 0
+    accounts[0].transact(f.setFaucetChain(w3.eth.chain_id, True))
+    accounts[1].transact(f.faucet())
+
+
+def test_a_token_not_listing_its_chain_has_no_faucet(accounts):
+    """A ComputeToken deployed anywhere without the listing (e.g. by hand on a new chain) drips nothing."""
+    from gpubarter.chain.contracts import deploy_contract
+
+    fresh, _ = deploy_contract(accounts[0], "ComputeToken", accounts[0].address, 0, WAD, 0)
+    reverts_with("ComputeTokenFaucetDisabled", accounts[1].transact, fresh.functions.faucet())
+    assert fresh.functions.totalSupply().call() == 0
 
 
 @pytest.mark.parametrize(
     ("call", "args"),
-    [("setProductionChain", (1, True)), ("configureFaucet", (5 * WAD, 60)), ("mint", None)],
+    [("setFaucetChain", (1, True)), ("configureFaucet", (5 * WAD, 60)), ("mint", None)],
 )
 def test_governance_functions_refuse_other_accounts(token, accounts, call, args):
     args = args if args is not None else (accounts[3].address, WAD)
@@ -73,7 +86,7 @@ def test_governance_functions_refuse_other_accounts(token, accounts, call, args)
     reverts_with("AccessControlUnauthorizedAccount", accounts[3].transact,
                  getattr(token.functions, call)(*args))
     assert token.functions.totalSupply().call() == supply
-    assert not token.functions.isProductionChain(1).call()
+    assert not token.functions.isFaucetChain(1).call()
     assert token.functions.faucetAmount().call() == 1_000 * WAD
 
 

@@ -10,14 +10,18 @@ from compute_world import (
     WINDOW,
     World,
     client,
+    collateral_of,
     events,
     onboard,
+    per_credit,
     reverts,
 )
 from eth_utils import keccak
 
-from gpubarter.deploy_plan import role
+from gpubarter.deploy_plan import DEFAULT_GPU_CLASSES, DeployParams, role
 from gpubarter.protocol.types import Backing
+
+GRACE_OF_DEPLOY = DeployParams().settlement_grace_s
 
 ZERO = "0x" + "00" * 20
 
@@ -76,7 +80,8 @@ def test_series_records_terms_copied_from_class(world: World) -> None:
         H100.penalty_bps,
     )
     assert s.backing is Backing.STAKE and s.minted == MINTED and s.outstanding == MINTED
-    assert s.collateral == MINTED * RATE
+    assert s.collateral == collateral_of(MINTED)
+    assert world.holder.credits.functions.collateralPerCredit(world.series_id).call() == per_credit()
 
 
 def test_class_change_does_not_alter_existing_series(world: World) -> None:
@@ -137,7 +142,7 @@ def test_forward_series_can_be_minted_before_its_window(world: World) -> None:
 
 def test_mint_within_free_stake_only(world: World) -> None:
     free = world.provider.provider().free
-    most = free // RATE
+    most = free // per_credit()
     observe = (
         lambda: world.provider.provider(),
         lambda: world.holder.series(world.series_id),
@@ -148,9 +153,9 @@ def test_mint_within_free_stake_only(world: World) -> None:
         "ProviderRegistryInsufficientFreeStake",
         *observe,
     )
-    assert f"requested={(most + 1) * RATE}" in reason
+    assert f"requested={collateral_of(most + 1)}" in reason
     world.provider.mint(world.series_id, most)
-    assert world.provider.provider().free == free - most * RATE
+    assert world.provider.provider().free == free - collateral_of(most)
 
 
 def test_mint_refusals(world: World) -> None:
@@ -253,30 +258,31 @@ def test_expired_credits_cannot_be_minted_or_redeemed(world: World) -> None:
     )
 
 
-def test_anyone_burns_expired_credits_releasing_collateral(world: World) -> None:
+def test_holder_burns_its_expired_credits_releasing_collateral(world: World) -> None:
     reverts(
-        lambda: world.other.burn_expired(world.holder.sender.address, world.series_id, 1),
+        lambda: world.holder.burn_expired(world.holder.sender.address, world.series_id, 1),
         "ComputeCreditsSeriesNotExpired",
         lambda: _bal(world, world.holder),
     )
     world.travel_to(world.start + WINDOW)
     locked = world.provider.provider().locked
-    result = world.other.burn_expired(world.holder.sender.address, world.series_id, 1_000)
+    result = world.holder.burn_expired(world.holder.sender.address, world.series_id, 1_000)
     s = world.holder.series(world.series_id)
     assert (_bal(world, world.holder), s.burned, s.outstanding) == (
         MINTED - 1_000,
         1_000,
         MINTED - 1_000,
     )
-    assert s.collateral == s.outstanding * RATE
-    assert world.provider.provider().locked == locked - 1_000 * RATE
-    assert events(world.holder.credits, "CollateralReleased", result)[0]["amount"] == 1_000 * RATE
+    # After the window only credits locked in jobs keep collateral (none here): the rest is released.
+    assert s.collateral == 0
+    assert world.provider.provider().locked == locked - collateral_of(MINTED)
+    assert events(world.holder.credits, "CollateralReleased", result)[0]["amount"] == collateral_of(MINTED)
     reverts(
-        lambda: world.other.burn_expired(world.holder.sender.address, world.series_id, 0),
+        lambda: world.holder.burn_expired(world.holder.sender.address, world.series_id, 0),
         "ComputeCreditsZeroAmount",
     )
     reverts(
-        lambda: world.other.burn_expired(world.holder.sender.address, world.series_id, MINTED),
+        lambda: world.holder.burn_expired(world.holder.sender.address, world.series_id, MINTED),
         "ERC1155InsufficientBalance",
         lambda: _bal(world, world.holder),
     )
@@ -310,7 +316,7 @@ def test_data_backed_series_minted_by_issuer_within_free_stake(world: World) -> 
         100,
         world.provider2.sender.address,
     )
-    assert _bal(world, coop, sid) == 100 and world.provider2.provider().locked == 100 * RATE
+    assert _bal(world, coop, sid) == 100 and world.provider2.provider().locked == collateral_of(100)
     # Data-backed credits are minted only by the issuer, at creation.
     reverts(
         lambda: world.provider2.mint(sid, 1),
@@ -319,7 +325,7 @@ def test_data_backed_series_minted_by_issuer_within_free_stake(world: World) -> 
     )
     free = world.provider2.provider().free
     reverts(
-        lambda: gov.sender.transact(f.createDataBackedSeries(*args, free // RATE + 1)),
+        lambda: gov.sender.transact(f.createDataBackedSeries(*args, free // per_credit() + 1)),
         "ProviderRegistryInsufficientFreeStake",
         f.seriesCount().call,
     )
@@ -357,5 +363,54 @@ def test_second_provider_onboarding_is_independent(world: World, accounts) -> No
     onboard(world.gov, newcomer, 50 * 10**18)
     sid = newcomer.create_series(2, world.now(), world.now() + DAY).value
     newcomer.mint(sid, 10)
-    assert newcomer.provider().locked == 10 * newcomer.series(sid).collateral_rate
-    assert world.provider.provider().locked == MINTED * RATE
+    assert newcomer.provider().locked == collateral_of(10, DEFAULT_GPU_CLASSES[1])
+    assert world.provider.provider().locked == collateral_of(MINTED)
+
+
+def test_nobody_burns_someone_elses_expired_credits_h2(world: World) -> None:
+    """H-2: burning needs the holder or its approved operator; the Jobs custody is never burned from,
+    so an open job's claim and late usage still work after the window."""
+    job_id = world.acked_job(3_600)
+    world.meter.apply_usage(job_id, 600)
+    world.travel_to(world.start + WINDOW)
+    jobs = world.deployment.address("Jobs")
+    def custody():
+        return _bal(world, jobs), _bal(world, world.holder), world.holder.series(world.series_id)
+
+    for victim in (jobs, world.holder.sender.address):
+        reverts(lambda v=victim: world.other.burn_expired(v, world.series_id, 1),
+                "ERC1155MissingApprovalForAll", custody)
+    # The provider cannot burn either; it gets its collateral back without burning anything.
+    reverts(lambda: world.provider.burn_expired(jobs, world.series_id, 3_000),
+            "ERC1155MissingApprovalForAll", custody)
+    world.provider.release_collateral(world.series_id)
+    assert world.holder.series(world.series_id).collateral == collateral_of(3_000)  # the open job's credits
+    # The job settles as before: late usage within the grace lands, then the holder is paid the rest.
+    world.meter.apply_usage(job_id, 400)
+    world.travel(GRACE_OF_DEPLOY)
+    cpt = world.holder.cpt_balance()
+    world.holder.claim(job_id)
+    assert world.holder.cpt_balance() == cpt + collateral_of(2_600)
+    # What is left backs the 400 delivered after the release: free now.
+    assert world.holder.series(world.series_id).collateral == collateral_of(400)
+    world.provider.release_collateral(world.series_id)
+    assert world.holder.series(world.series_id).collateral == 0
+    # An approved operator may burn for the holder.
+    approve = world.holder.credits.functions.setApprovalForAll(world.other.sender.address, True)
+    world.holder.sender.transact(approve)
+    world.other.burn_expired(world.holder.sender.address, world.series_id, 10)
+    assert _bal(world, world.holder) == MINTED - 3_600 - 10
+
+
+def test_one_custody_contract_holds_jobs_role(world: World) -> None:
+    f = world.gov.credits.functions
+    assert f.custody().call() == world.deployment.address("Jobs")
+    grant = f.grantRole(role("JOBS_ROLE"), world.other.sender.address)
+    reverts(lambda: world.gov.sender.transact(grant), "ComputeCreditsCustodySet",
+            lambda: f.hasRole(role("JOBS_ROLE"), world.other.sender.address).call())
+
+
+def test_collateral_per_credit_covers_rate_and_penalty(world: World) -> None:
+    assert per_credit() == RATE + RATE * H100.penalty_bps // 10_000
+    f = world.gov.credits.functions
+    assert f.collateralPerCredit(world.series_id).call() == per_credit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compute_world import MINTED, RATE, STAKE, World, reverts
+from compute_world import MINTED, STAKE, World, collateral_of, reverts
 
 from gpubarter.deploy_plan import WAD, role
 from gpubarter.protocol.types import ProviderInfo
@@ -78,8 +78,8 @@ def test_stake_refusals(world: World) -> None:
 
 def test_minting_locks_collateral(world: World) -> None:
     info = _provider(world)
-    assert info.locked == MINTED * RATE
-    assert info.free == STAKE - MINTED * RATE
+    assert info.locked == collateral_of(MINTED)
+    assert info.free == STAKE - collateral_of(MINTED)
 
 
 def test_unstake_then_withdraw_after_unbonding(world: World) -> None:

@@ -117,4 +117,5 @@ def cost_of(price_per_hour: int, amount: int, side: int) -> int:
 
 
 def fee_of(cost: int, fee_bps: int) -> int:
-    return cost * fee_bps // 10_000
+    """The exchange fee on ``cost`` CPT wei, rounded up as the contract does (no fill too small to pay it)."""
+    return (cost * fee_bps + 9_999) // 10_000
