@@ -9,6 +9,7 @@ from compute_world import WINDOW, events, reverts
 from exchange_world import FEE_BPS, HOUR, PRICE, Market
 
 from gpubarter.chain.typed_structs import StructSchemaError, load_types
+from gpubarter.deploy_plan import role
 from gpubarter.protocol.exchange import SELL, SignedOrder
 from gpubarter.protocol.exchange_types import BUY, cost_of, fee_of, order_digest, order_types, sign_order
 
@@ -135,6 +136,29 @@ def test_series_past_its_window_does_not_trade(market: Market) -> None:
     signed = m.sell(expiry_in=2 * WINDOW)
     m.world.travel_to(m.world.start + WINDOW)
     reverts(lambda: m.buyer.fill(signed, 1), "CreditExchangeSeriesEnded", lambda: _state(m, signed))
+
+
+def _freeze(m: Market) -> None:
+    f = m.gov.credits.functions
+    m.gov.sender.transact(f.grantRole(role("SERIES_ISSUER_ROLE"), m.gov.sender.address))
+    m.gov.sender.transact(f.setFrozen(m.series_id, True))
+
+
+def test_frozen_series_does_not_trade_m4(market: Market) -> None:
+    """M-4: members of a faulted cooperative cannot dump unredeemable credits on standing bids."""
+    m = market
+    bid = m.buy(expiry_in=WINDOW)
+    _freeze(m)
+    reverts(lambda: m.seller.fill(bid, 1), "CreditExchangeSeriesFrozen", lambda: _state(m, bid))
+
+
+def test_fee_cannot_be_dodged_with_tiny_fills(market: Market) -> None:
+    """A fill too small for a whole wei of fee pays one (the fee rounds up)."""
+    m = market
+    signed = m.sell(HOUR, PRICE)
+    t = m.cpt(m.treasury)
+    m.buyer.fill(signed, 1)  # cost of one GPU-second: far below 10,000 / feeBps wei of fee
+    assert m.cpt(m.treasury) - t == fee_of(cost_of(PRICE, 1, SELL), m.gov.exchange.functions.feeBps().call()) >= 1
 
 
 @pytest.mark.parametrize("field", ["chainId", "verifyingContract"])

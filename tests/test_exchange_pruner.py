@@ -64,9 +64,10 @@ def test_a_page_is_rechecked_in_shared_batches_with_each_order_judged_alone(mark
     sent.clear()
     assert pruner.prune_once() == 2 + BUYS  # the cancelled sell, the part-filled sell, every buy
 
-    # Each distinct read once: per order its filled amount; per maker its epoch, funds and approval.
+    # Each distinct read once: per order its filled amount; per maker its epoch, funds and approval;
+    # per series whether it is frozen (one series here).
     distinct = {str(c) for batch in sent for c in batch if c[0] == "eth_call"}
-    assert len(distinct) == SELLS + BUYS + 2 * 3
+    assert len(distinct) == SELLS + BUYS + 2 * 3 + 1
     assert len(sent) == -(-len(distinct) // BATCH_CALLS)  # not one request per order
     assert max(len(batch) for batch in sent) <= BATCH_CALLS + 1  # + the latest block
 

@@ -8,7 +8,7 @@ import pytest
 from exchange_world import HOUR, PRICE, Market
 
 from backend.market.relay import OrderRejected, Relay, parse
-from gpubarter.deploy_plan import WAD
+from gpubarter.deploy_plan import WAD, role
 from gpubarter.protocol.exchange import SignedOrder
 from gpubarter.protocol.exchange_types import sign_order
 
@@ -108,6 +108,16 @@ def test_series_past_its_window_is_refused(market: Market, relay: Relay) -> None
     relay.validate(signed.to_json(), now=_now(m))  # caches the series' terms
     m.world.travel_to(m.world.start + WINDOW)
     assert _rejected(relay, m, signed) == "series-ended"
+
+
+def test_frozen_series_is_refused_m4(market: Market, relay: Relay) -> None:
+    m = market
+    signed = m.sell()
+    relay.validate(signed.to_json(), now=_now(m))
+    f = m.gov.credits.functions
+    m.gov.sender.transact(f.grantRole(role("SERIES_ISSUER_ROLE"), m.gov.sender.address))
+    m.gov.sender.transact(f.setFrozen(m.series_id, True))
+    assert _rejected(relay, m, signed) == "series-frozen"
 
 
 def test_parse_round_trips_the_signed_order(market: Market) -> None:

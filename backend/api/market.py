@@ -125,7 +125,8 @@ def _known_series(market: Market, series_id: int) -> None:
              summary="Post a signed order to the relay",
              responses={409: {"description": "the order is already in the book"},
                         422: {"description": "refused: bad-signature, wrong-domain, expired, cancelled, "
-                                             "filled, unknown-series, series-ended, unfunded, malformed"}})
+                                             "filled, unknown-series, series-ended, series-frozen, "
+                                             "unfunded, malformed"}})
 def post_order(payload: Annotated[dict[str, Any], Body(examples=[{"order": {}, "signature": "0x.."}])],
                request: Request) -> Response:
     # No session dependency: a generator dependency costs two more hops through the thread pool per

@@ -22,8 +22,8 @@ from backend.market.store import OrderRow, order_of
 log = logging.getLogger("gpubarter.market")
 
 #: The status an order takes when the relay now refuses it for this reason.
-STATUS_OF_REJECTION = {"expired": EXPIRED, "series-ended": EXPIRED, "unfunded": UNFUNDED,
-                       "cancelled": CANCELLED, "filled": FILLED}
+STATUS_OF_REJECTION = {"expired": EXPIRED, "series-ended": EXPIRED, "series-frozen": EXPIRED,
+                       "unfunded": UNFUNDED, "cancelled": CANCELLED, "filled": FILLED}
 
 
 class Pruner:

@@ -40,7 +40,7 @@ BATCH_CALLS = 100
 _SEL = {name: keccak(text=sig)[:4] for name, sig in {
     "epochOf": "epochOf(address)", "filledOf": "filledOf(bytes32)", "balanceOf": "balanceOf(address)",
     "allowance": "allowance(address,address)", "balanceOf1155": "balanceOf(address,uint256)",
-    "isApprovedForAll": "isApprovedForAll(address,address)"}.items()}
+    "isApprovedForAll": "isApprovedForAll(address,address)", "isFrozen": "isFrozen(uint256)"}.items()}
 
 
 class OrderRejected(BackendError):
@@ -180,19 +180,20 @@ class Relay:
 
     def _calls(self, order: Order, digest: bytes) -> list[tuple[str, bytes]]:
         """The raw ``eth_call``s (target, calldata) that tell an order's maker epoch, filled amount,
-        funds and approval. Calldata is built from precomputed selectors: the web3 contract layer
-        costs more CPU than the calls themselves."""
+        funds, approval and whether its series is frozen. Calldata is built from precomputed selectors:
+        the web3 contract layer costs more CPU than the calls themselves."""
         maker = bytes.fromhex(order.maker[2:]).rjust(32, b"\0")
         spender = bytes.fromhex(self.exchange.address[2:]).rjust(32, b"\0")
+        series = order.series_id.to_bytes(32, "big")
+        frozen = (self.credits.address, _SEL["isFrozen"] + series)
         if order.side == SELL:
-            series = order.series_id.to_bytes(32, "big")
             funds = (self.credits.address, _SEL["balanceOf1155"] + maker + series)
             allowed = (self.credits.address, _SEL["isApprovedForAll"] + maker + spender)
         else:
             funds = (self.token.address, _SEL["balanceOf"] + maker)
             allowed = (self.token.address, _SEL["allowance"] + maker + spender)
         ex = self.exchange.address
-        return [(ex, _SEL["epochOf"] + maker), (ex, _SEL["filledOf"] + digest), funds, allowed]
+        return [(ex, _SEL["epochOf"] + maker), (ex, _SEL["filledOf"] + digest), funds, allowed, frozen]
 
     def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         if self._batcher[0] is not self.w3:  # the node was swapped (tests, reconnects)
@@ -232,8 +233,11 @@ class Relay:
 
     def _judge(self, order: Order, signature: bytes, digest: bytes, terms: tuple[int, int, int],
                min_lifetime_s: int, reads: list[int], block_time: int) -> AcceptedOrder:
-        epoch, filled, balance, approval = reads
+        epoch, filled, balance, approval, frozen = reads
         self._check_live(order, terms, block_time, min_lifetime_s)
+        if frozen:
+            raise OrderRejected("series-frozen", f"series {order.series_id} is frozen (its cooperative "
+                                "faulted): its credits cannot be redeemed, and the exchange refuses fills")
         if order.epoch < epoch:
             raise OrderRejected("cancelled", f"order epoch {order.epoch} is below the maker's epoch {epoch}")
         if filled == CANCELLED:
