@@ -155,10 +155,11 @@ def test_frozen_series_does_not_trade_m4(market: Market) -> None:
 def test_fee_cannot_be_dodged_with_tiny_fills(market: Market) -> None:
     """A fill too small for a whole wei of fee pays one (the fee rounds up)."""
     m = market
-    signed = m.sell(HOUR, PRICE)
+    signed = m.sell(HOUR, 360_000)  # 100 CPT wei a GPU-second: a fee of 0.2 wei, 0 before rounding up
     t = m.cpt(m.treasury)
-    m.buyer.fill(signed, 1)  # cost of one GPU-second: far below 10,000 / feeBps wei of fee
-    assert m.cpt(m.treasury) - t == fee_of(cost_of(PRICE, 1, SELL), m.gov.exchange.functions.feeBps().call()) >= 1
+    m.buyer.fill(signed, 1)
+    assert cost_of(360_000, 1, SELL) * FEE_BPS // 10_000 == 0
+    assert m.cpt(m.treasury) - t == fee_of(cost_of(360_000, 1, SELL), FEE_BPS) == 1
 
 
 @pytest.mark.parametrize("field", ["chainId", "verifyingContract"])
