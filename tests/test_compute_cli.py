@@ -111,7 +111,7 @@ def test_cli_close_claim_and_show(world: World, gpubarter) -> None:
     unacked = world.open_job(3_600)
     world.travel(ACK_TIMEOUT_OF_H100 + 1)
     out = gpubarter(holder, "job", "claim", str(unacked))
-    assert TX_LINE.search(out) and "1 GPU-h (3,600 GPU-s) returned, penalty 0.8 CPT" in out
+    assert TX_LINE.search(out) and "1 GPU-h (3,600 GPU-s) of unserved credits compensated with 4.8 CPT" in out
     assert "refunded" in gpubarter(holder, "job", "show", str(unacked))
 
     out = gpubarter(holder, "series", "classes")

@@ -90,21 +90,19 @@ def _operations(w3: Web3, dep: Deployment, s: list[Sender]) -> dict[str, int]:
     gas["apply usage (first report)"] = m.apply_usage(first.value, 600).gas_used
     gas["apply usage (next report)"] = m.apply_usage(first.value, 600).gas_used
     gas["apply usage (last: serves the job)"] = m.apply_usage(first.value, 10_000).gas_used
-    gas["release penalty reserve (served job)"] = o.sender.transact(
-        o.jobs.functions.releaseReserve(first.value)).gas_used
     p.acknowledge(second.value)
     m.apply_usage(second.value, 100)
     gas["job close (after usage: starts settlement)"] = h.close(second.value).gas_used
     increase_time(w3, dep_grace(g))
-    gas["job close (settles: credits back, reserve unlocked)"] = h.close(second.value).gas_used
+    gas["job close (settles: credits back)"] = h.close(second.value).gas_used
     third = h.open_job(sid, 3_600, SPEC).value
     increase_time(w3, 3_601)
-    gas["job claim (not acknowledged: refund + slash)"] = h.claim(third).gas_used
+    gas["job claim (not acknowledged: credits burned, collateral paid)"] = h.claim(third).gas_used
     gas["release collateral"] = o.release_collateral(sid).gas_used
     gas["provider request unstake"] = p.request_unstake(100 * WAD).gas_used
     increase_time(w3, 30 * DAY)
     gas["provider withdraw"] = p.withdraw().gas_used
-    gas["burn expired credits (+ release)"] = o.burn_expired(holder.address, sid, 1_000).gas_used
+    gas["burn expired credits (the holder's own)"] = h.burn_expired(holder.address, sid, 1_000).gas_used
     return gas
 
 

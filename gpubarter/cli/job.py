@@ -76,16 +76,16 @@ def close(job_id: int = JobArg, network: str = NetworkOpt) -> None:
 
 @job_app.command()
 def claim(job_id: int = JobArg, network: str = NetworkOpt) -> None:
-    """Claim a refund and penalty for a job not acknowledged or not served in time."""
+    """Claim after a default (a job not acknowledged or not served in time): the unserved credits'
+    whole collateral (rate plus penalty) is paid to you; on a frozen series they come back instead."""
     c = open_client(network)
     before = c.cpt_balance()
     unused = c.job(positive_id(job_id, "job id")).unused
     result = c.claim(job_id)
-    show_tx(
-        f"refunded job {job_id}: {fmt_hours(unused)} returned, penalty "
-        f"{fmt_cpt(c.cpt_balance() - before)}",
-        result,
-    )
+    paid = c.cpt_balance() - before
+    outcome = (f"{fmt_hours(unused)} of unserved credits compensated with {fmt_cpt(paid)}" if paid
+               else f"{fmt_hours(unused)} returned (the series is frozen: its provider owes no penalty)")
+    show_tx(f"refunded job {job_id}: {outcome}", result)
     _summary(c, job_id)
 
 
@@ -110,4 +110,7 @@ def show(job_id: int = JobArg, network: str = NetworkOpt) -> None:
     """Show a job."""
     c = open_client(network)
     _summary(c, positive_id(job_id, "job id"))
-    console.print(f"  penalty reserve  {fmt_cpt(c.jobs.functions.penaltyReserveOf(job_id).call())}")
+    holds = c.jobs.functions.holdsOf(job_id).call()
+    if holds:
+        entries = "entry" if holds == 1 else "entries"
+        console.print(f"  held usage       {holds} challenged {entries} awaiting a ruling")

@@ -39,8 +39,8 @@ class Job(Resource):
     ack_deadline: int
     deadline: int
     status: str
-    returned: str | None
-    penalty: str | None
+    returned: str | None  # credits returned to the holder (closed, or refunded on a frozen series)
+    penalty: str | None  # CPT wei paid to the holder on a default: the unserved credits' whole collateral
     opened_block: int
 
 

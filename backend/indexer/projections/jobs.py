@@ -57,7 +57,10 @@ def _closed(row: JobRow, a: dict) -> None:
 
 
 def _refunded(row: JobRow, a: dict) -> None:
-    row.status, row.returned, row.penalty = "refunded", str(num(a["returned"])), str(num(a["penalty"]))
+    # The unserved credits were burned and their collateral paid (``penalty``: CPT wei paid to the holder),
+    # or, on a frozen series, returned with nothing paid.
+    paid = num(a["paid"])
+    row.status, row.returned, row.penalty = "refunded", str(0 if paid else num(a["unserved"])), str(paid)
 
 
 HANDLERS = handlers(
