@@ -117,4 +117,4 @@ def test_cli_close_claim_and_show(world: World, gpubarter) -> None:
     out = gpubarter(holder, "series", "classes")
     assert "nvidia-h100-80gb" in out and "4 CPT/GPU-h" in out and "penalty 20%" in out
     out = gpubarter(holder, "provider", "show", world.provider.sender.address)
-    assert "registered  yes" in out and "9,999.2 CPT" in out  # 10,000 less the 0.8 slashed
+    assert "registered  yes" in out and "9,995.2 CPT" in out  # 10,000 less the 4.8 paid to the holder

@@ -30,7 +30,7 @@ def _summary(info: ProviderInfo) -> None:
             "registered": "yes" if info.registered else "no",
             "metadata": info.metadata_cid or "-",
             "stake": fmt_cpt(info.stake),
-            "locked": f"{fmt_cpt(info.locked)} (backs credits and open jobs)",
+            "locked": f"{fmt_cpt(info.locked)} (backs its outstanding credits, rate plus penalty)",
             "free": fmt_cpt(info.free),
             "unbonding": (
                 f"{fmt_cpt(info.unbonding)} (withdrawable at {fmt_time(info.unbonding_end)})"
