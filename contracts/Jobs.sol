@@ -128,7 +128,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
             usedSeconds: 0,
             ackDeadline: ackDeadline,
             deadline: terms.end,
-            grace: uint32(_settlementGrace) // at most 30 days
+            // The grace of this moment stays the job's: later changes do not apply to it.
+            cutoff: terms.end + _settlementGrace
         });
         emit JobOpened(jobId, seriesId, msg.sender, maxSeconds, specCid, ackDeadline, terms.end);
     }
@@ -274,14 +275,18 @@ contract Jobs is IJobs, AccessControl, Pausable {
             if (status == ComputeTypes.JobStatus.None) revert JobsUnknownJob(jobId);
             revert JobsInvalidStatus(jobId, status);
         }
-        if (inTime) {
-            // Usage lands until the job can settle: a closing job's settlement time, else its deadline plus
-            // its grace (when a default can be claimed). After that it would bill a settled job.
-            uint256 cutoff = status == ComputeTypes.JobStatus.Closing ? job.deadline : uint256(job.deadline) + job.grace;
-            if (block.timestamp >= cutoff) revert JobsUsageTooLate(jobId, cutoff);
+        // Slot 1 read once (this is the metering hot path): maxSeconds (bits 0-63), usedSeconds (64-127),
+        // ackDeadline (128-167), deadline (168-207), cutoff (208-247); see ComputeTypes.Job.
+        uint256 slot1;
+        assembly ("memory-safe") {
+            slot1 := sload(add(job.slot, 1))
         }
-        uint256 maxSeconds = job.maxSeconds;
-        used = job.usedSeconds;
+        // Usage lands until the job can settle: a closing job's settlement time, else its deadline plus its grace
+        // (when a default can be claimed). After that it would bill a settled job.
+        uint256 cutoff = uint40(slot1 >> 208);
+        if (inTime && block.timestamp >= cutoff) revert JobsUsageTooLate(jobId, cutoff);
+        uint256 maxSeconds = uint64(slot1);
+        used = uint64(slot1 >> 64);
         unchecked {
             // Overflow not possible: used < maxSeconds while acknowledged or closing.
             uint256 remaining = maxSeconds - used;
@@ -304,14 +309,15 @@ contract Jobs is IJobs, AccessControl, Pausable {
         } else if (status == ComputeTypes.JobStatus.Opened || status == ComputeTypes.JobStatus.Acknowledged) {
             // Check: the holder's job.
             if (job.holder != msg.sender) revert JobsNotHolder(jobId, msg.sender);
-            uint256 grace = job.grace;
+            uint40 deadline = job.deadline;
+            uint40 grace = job.cutoff - deadline;
             if (status == ComputeTypes.JobStatus.Acknowledged && grace != 0) {
                 // Effect: let usage measured so far settle before the credits return (from the deadline on,
                 // no later than a default could be claimed).
-                uint256 from = block.timestamp < job.deadline ? block.timestamp : job.deadline;
-                uint40 settlesAt = uint40(from + grace);
+                uint40 settlesAt = (block.timestamp < deadline ? uint40(block.timestamp) : deadline) + grace;
                 job.status = ComputeTypes.JobStatus.Closing;
                 job.deadline = settlesAt;
+                job.cutoff = settlesAt;
                 emit JobClosing(jobId, settlesAt);
                 return;
             }
@@ -339,7 +345,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (status == ComputeTypes.JobStatus.Opened) {
             if (block.timestamp <= job.ackDeadline) revert JobsNotClaimable(jobId, job.ackDeadline + 1);
         } else if (status == ComputeTypes.JobStatus.Acknowledged) {
-            uint40 claimableAt = job.deadline + job.grace;
+            uint40 claimableAt = job.cutoff;
             if (block.timestamp < claimableAt) revert JobsNotClaimable(jobId, claimableAt);
         } else {
             revert JobsInvalidStatus(jobId, status);

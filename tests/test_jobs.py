@@ -54,7 +54,7 @@ def test_open_locks_credits_and_nothing_of_the_provider(world: World) -> None:
     assert world.holder.credit_balance(world.series_id, world.deployment.address("Jobs")) == 3_600
     # The credits carry their own collateral (rate plus penalty), locked at mint: open takes no stake.
     assert world.provider.provider().locked == locked_before
-    assert job.grace == GRACE  # the settlement grace of this moment stays the job's
+    assert job.cutoff == job.deadline + GRACE  # the settlement grace of this moment stays the job's
     opened = events(world.holder.jobs, "JobOpened", sent.txs[0])[0]
     assert (opened["specCid"], opened["maxSeconds"]) == (SPEC, 3_600)
 
@@ -312,11 +312,11 @@ def test_a_job_keeps_the_grace_it_was_opened_with(world: World) -> None:
     """setSettlementGrace is not retroactive: a job opened under one grace settles under it."""
     job_id = world.acked_job(3_600)
     world.gov.sender.transact(world.gov.jobs.functions.setSettlementGrace(10))
-    assert world.holder.job(job_id).grace == GRACE
+    assert world.holder.job(job_id).cutoff == world.start + WINDOW + GRACE
     world.holder.close(job_id)
     assert world.holder.job(job_id).deadline == world.now() + GRACE
     later = world.acked_job(100)
-    assert world.holder.job(later).grace == 10
+    assert world.holder.job(later).cutoff == world.start + WINDOW + 10
     # The largest grace ever set bounds when any series' usage can still land.
     assert world.gov.jobs.functions.maxSettlementGrace().call() == GRACE
 

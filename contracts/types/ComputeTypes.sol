@@ -84,7 +84,8 @@ library ComputeTypes {
         uint64 usedSeconds; // credits burned by usage
         uint40 ackDeadline; // the provider must acknowledge by then (inclusive)
         uint40 deadline; // served by then (the series' window end); when Closing, when it settles
-        uint32 grace; // the settlement grace when it was opened (later changes do not apply to it)
+        uint40 cutoff; // usage lands until then: deadline + the grace at open (later changes do not apply); when
+        // Closing, its settlement time
     }
 
     /// @notice Newly delivered GPU-seconds of one job (what metering applies; increments, not totals).

@@ -179,8 +179,9 @@ class Job:
     used_seconds: int
     ack_deadline: int
     deadline: int
-    #: The settlement grace the job was opened with (seconds).
-    grace: int = 0
+    #: Usage lands until then: the deadline plus the settlement grace the job was opened with; when
+    #: closing, its settlement time.
+    cutoff: int = 0
 
     @property
     def unused(self) -> int:
@@ -188,7 +189,7 @@ class Job:
 
     @classmethod
     def decode(cls, job_id: int, raw: Any) -> Job:
-        holder, series_id, status, max_s, used, ack_deadline, deadline, grace = raw
+        holder, series_id, status, max_s, used, ack_deadline, deadline, cutoff = raw
         return cls(
             job_id,
             holder,
@@ -198,5 +199,5 @@ class Job:
             int(used),
             int(ack_deadline),
             int(deadline),
-            int(grace),
+            int(cutoff),
         )
