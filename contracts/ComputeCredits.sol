@@ -11,6 +11,7 @@ import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {IComputeCredits} from "./interfaces/IComputeCredits.sol";
 import {IGpuClasses} from "./interfaces/IGpuClasses.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {ISeriesListener} from "./interfaces/ISeriesListener.sol";
 import {ComputeTypes} from "./types/ComputeTypes.sol";
 
 /// @title ComputeCredits
@@ -37,6 +38,8 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
     /// @dev The one holder of `JOBS_ROLE`: credits in its custody are locked in jobs, never burned as
     /// expired, and keep their collateral after the window ends (a job may still default on them).
     address private _custody;
+    /// @dev Told of every freeze (the exchange's cached frozen flag); zero: none.
+    ISeriesListener private _listener;
     uint256 private _seriesCount;
     string private _baseUri;
     mapping(uint256 seriesId => ComputeTypes.Series) private _series;
@@ -103,6 +106,11 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
     /// @inheritdoc IComputeCredits
     function custody() external view override returns (address) {
         return _custody;
+    }
+
+    /// @inheritdoc IComputeCredits
+    function seriesListener() external view override returns (ISeriesListener) {
+        return _listener;
     }
 
     /// @inheritdoc IComputeCredits
@@ -204,8 +212,19 @@ contract ComputeCredits is ERC1155, AccessControl, Pausable, IComputeCredits {
 
     /// @inheritdoc IComputeCredits
     function setFrozen(uint256 seriesId, bool frozen) external override onlyRole(SERIES_ISSUER_ROLE) {
+        // Effect: freeze or unfreeze.
         _existing(seriesId).frozen = frozen;
         emit SeriesFrozen(seriesId, frozen);
+
+        // Interaction (protocol): the exchange's copy follows in the same transaction.
+        ISeriesListener listener = _listener;
+        if (address(listener) != address(0)) listener.cacheSeries(seriesId);
+    }
+
+    /// @inheritdoc IComputeCredits
+    function setSeriesListener(ISeriesListener listener) external override onlyRole(DEFAULT_ADMIN_ROLE) {
+        _listener = listener;
+        emit SeriesListenerSet(address(listener));
     }
 
     /// @inheritdoc IComputeCredits

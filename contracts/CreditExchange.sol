@@ -10,6 +10,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import {IComputeCredits} from "./interfaces/IComputeCredits.sol";
 import {ICreditExchange} from "./interfaces/ICreditExchange.sol";
+import {ISeriesListener} from "./interfaces/ISeriesListener.sol";
 import {ComputeTypes} from "./types/ComputeTypes.sol";
 import {ExchangeTypes} from "./types/ExchangeTypes.sol";
 
@@ -19,11 +20,12 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
     using SafeERC20 for IERC20;
     using ExchangeTypes for ExchangeTypes.Order;
 
-    /// @dev A series' immutable terms, in one slot.
+    /// @dev A series' immutable terms and its frozen flag (kept current by ComputeCredits), in one slot.
     struct SeriesTerms {
         uint16 classId;
         uint40 start;
         uint40 end; // 0: not cached yet
+        bool frozen;
     }
 
     /// @inheritdoc ICreditExchange
@@ -131,9 +133,9 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
         emit EpochRaised(msg.sender, epoch);
     }
 
-    /// @inheritdoc ICreditExchange
+    /// @inheritdoc ISeriesListener
     function cacheSeries(uint256 seriesId) external {
-        _terms(seriesId);
+        _cache(seriesId);
     }
 
     /// @inheritdoc ICreditExchange
@@ -156,11 +158,13 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
     /// unknown series with ComputeCredits' own error).
     function _terms(uint256 seriesId) private returns (SeriesTerms memory terms) {
         terms = _series[seriesId];
-        if (terms.end == 0) {
-            ComputeTypes.Series memory s = _credits.seriesOf(seriesId);
-            terms = SeriesTerms(s.classId, s.start, s.end);
-            _series[seriesId] = terms;
-        }
+        if (terms.end == 0) terms = _cache(seriesId);
+    }
+
+    function _cache(uint256 seriesId) private returns (SeriesTerms memory terms) {
+        ComputeTypes.Series memory s = _credits.seriesOf(seriesId);
+        terms = SeriesTerms(s.classId, s.start, s.end, s.frozen);
+        _series[seriesId] = terms;
     }
 
     function _emitFilled(
@@ -210,7 +214,7 @@ contract CreditExchange is ICreditExchange, AccessControl, EIP712 {
             revert CreditExchangeSeriesEnded(order.seriesId, terms.end, block.timestamp);
         }
         // A frozen series' cooperative faulted: its credits cannot be redeemed, so they do not trade.
-        if (_credits.isFrozen(order.seriesId)) revert CreditExchangeSeriesFrozen(order.seriesId);
+        if (terms.frozen) revert CreditExchangeSeriesFrozen(order.seriesId);
     }
 
     function _fill(

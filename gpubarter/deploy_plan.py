@@ -132,4 +132,6 @@ PLAN: tuple[Step | Call, ...] = (
     Step("CreditExchange", lambda deployer, a, p: [
         deployer, a["ComputeCredits"], a["ComputeToken"], p.exchange_treasury or deployer,
         p.exchange_fee_bps]),
+    # The exchange caches each series' frozen flag; ComputeCredits tells it of every freeze.
+    Call("ComputeCredits", "setSeriesListener", lambda _d, a, _p: [[a["CreditExchange"]]]),
 )

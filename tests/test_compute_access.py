@@ -123,6 +123,8 @@ GUARDED: tuple[Guarded, ...] = (
     ),
     Guarded("jobs", "hold", lambda w: w.other.jobs.functions.hold(1), role("METERING_ROLE")),
     Guarded("jobs", "releaseHold", lambda w: w.other.jobs.functions.releaseHold(1, 1), role("METERING_ROLE")),
+    Guarded("credits", "setSeriesListener",
+            lambda w: w.other.credits.functions.setSeriesListener(_addr(w)), ADMIN),
     Guarded("credits", "setBaseURI", lambda w: w.other.credits.functions.setBaseURI("x"), ADMIN),
     Guarded(
         "jobs", "setSettlementGrace", lambda w: w.other.jobs.functions.setSettlementGrace(0), ADMIN

@@ -150,6 +150,8 @@ def test_frozen_series_does_not_trade_m4(market: Market) -> None:
     bid = m.buy(expiry_in=WINDOW)
     _freeze(m)
     reverts(lambda: m.seller.fill(bid, 1), "CreditExchangeSeriesFrozen", lambda: _state(m, bid))
+    # ComputeCredits told the exchange in the freezing transaction: its cached copy is never stale.
+    assert m.gov.credits.functions.seriesListener().call() == m.gov.exchange.address
 
 
 def test_fee_cannot_be_dodged_with_tiny_fills(market: Market) -> None:

@@ -5,6 +5,7 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {IERC1155MetadataURI} from "@openzeppelin/contracts/token/ERC1155/extensions/IERC1155MetadataURI.sol";
 
 import {ComputeTypes} from "../types/ComputeTypes.sol";
+import {ISeriesListener} from "./ISeriesListener.sol";
 
 /// @title IComputeCredits
 /// @notice GPU-hour credits: an ERC-1155 token with one id per *series*. One unit is one
@@ -57,6 +58,9 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     /// @notice Emitted when `amount` defaulted credits of series `seriesId` were burned from the Jobs custody
     /// and their collateral, `paid` CPT wei, was paid to `holder`.
     event CreditsCompensated(uint256 indexed seriesId, address indexed holder, uint256 amount, uint256 paid);
+
+    /// @notice Emitted when governance set the contract told of every freeze (zero: none).
+    event SeriesListenerSet(address listener);
 
     /// @notice Emitted when governance changed the metadata base URI.
     event BaseURISet(string baseURI);
@@ -146,6 +150,9 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     /// @notice The Jobs contract, the one holder of `JOBS_ROLE`, whose balances are credits locked in jobs.
     function custody() external view returns (address);
 
+    /// @notice The contract told of every freeze and unfreeze (the CreditExchange); zero when none.
+    function seriesListener() external view returns (ISeriesListener);
+
     /// @notice The number of series created; ids run from 1 to this number.
     function seriesCount() external view returns (uint256);
 
@@ -221,7 +228,7 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
 
     /// @notice Freezes or unfreezes series `seriesId`: no new jobs and no exchange fills while frozen; its
     /// provider may close the jobs already open without penalty (see {IJobs-close}).
-    /// @dev Emits {SeriesFrozen}.
+    /// @dev Emits {SeriesFrozen}; calls the series listener ({seriesListener}) when one is set.
     ///
     /// Requirements:
     /// - The caller must have `SERIES_ISSUER_ROLE`; the series must exist.
@@ -269,6 +276,13 @@ interface IComputeCredits is IAccessControl, IERC1155MetadataURI {
     ///
     /// @return paid The CPT wei paid to `holder`.
     function compensate(uint256 seriesId, uint256 amount, address holder) external returns (uint256 paid);
+
+    /// @notice Sets the contract told of every freeze and unfreeze ({ISeriesListener-cacheSeries}).
+    /// @dev Emits {SeriesListenerSet}.
+    ///
+    /// Requirements:
+    /// - The caller must have `DEFAULT_ADMIN_ROLE`.
+    function setSeriesListener(ISeriesListener listener) external;
 
     /// @notice Sets the metadata base URI.
     /// @dev Emits {BaseURISet}.

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
 import {ExchangeTypes} from "../types/ExchangeTypes.sol";
+import {ISeriesListener} from "./ISeriesListener.sol";
 
 /// @title ICreditExchange
 /// @notice Settles signed orders for GPU-hour credits (ComputeCredits series) against CPT.
@@ -19,9 +20,11 @@ import {ExchangeTypes} from "../types/ExchangeTypes.sol";
 /// the protocol fee `cost * feeBps / 10_000` (rounded down) goes from it to the treasury and the
 /// credit seller receives `cost - fee`.
 ///
-/// A series' terms (class, window) never change after creation; the exchange caches them on
-/// the first fill of a series (or through {cacheSeries}) so later fills read one slot.
-interface ICreditExchange is IAccessControl {
+/// A series' terms (class, window) never change after creation; the exchange caches them with the
+/// series' frozen flag on the first fill of a series (or through {cacheSeries}) so later fills read
+/// one slot. ComputeCredits calls {cacheSeries} whenever it freezes or unfreezes a series, so a fill
+/// of a frozen series is refused in the same block ({CreditExchangeSeriesFrozen}).
+interface ICreditExchange is IAccessControl, ISeriesListener {
     /*//////////////////////////////////////////////////////////////////////////
                                        EVENTS
     //////////////////////////////////////////////////////////////////////////*/
@@ -160,10 +163,6 @@ interface ICreditExchange is IAccessControl {
     /// @notice Voids every order of the caller with an epoch below `epoch`.
     /// @dev Emits {EpochRaised}. Requirements: `epoch` exceeds the caller's current epoch.
     function raiseEpoch(uint64 epoch) external;
-
-    /// @notice Caches series `seriesId`'s immutable terms (anyone may call it; fills do it on first use).
-    /// @dev Requirements: the series must exist.
-    function cacheSeries(uint256 seriesId) external;
 
     /// @notice Sets the fee and its treasury.
     /// @dev Emits {FeeSet}. Requirements: `DEFAULT_ADMIN_ROLE`; `feeBps <= MAX_FEE_BPS`; a non-zero treasury.
