@@ -58,6 +58,15 @@ class EscrowWorld:
     def travel(self, seconds: int) -> None:
         increase_time(self.w3, seconds)
 
+    def travel_to(self, timestamp: int) -> None:
+        """Mine a block at ``timestamp`` (or one second on, if the chain is past it); later blocks follow
+        the wall clock from there (anvil mines blocks of the same second at the same time)."""
+        self.w3.provider.make_request("evm_setNextBlockTimestamp", [max(timestamp, self.now() + 1)])
+        self.w3.provider.make_request("evm_mine", [])
+
+    def settles_at(self, deal_id: int) -> int:
+        return self.escrow.functions.settlesAt(deal_id).call()
+
     def terms(self, **overrides: int) -> OfferTerms:
         now = self.now()
         base = OfferTerms(

@@ -1,25 +1,28 @@
 """The key agents on anvil with a real vault (embedded content store): the cooperative's agent
-releases each key as its step falls due, the provider's agent opens every shard, a wrong key is
-disputed and won, and both refuse setups they must not work with."""
+releases each key as its step falls due and settles the deal once it can, the provider's agent opens
+every shard, a wrong key is disputed and won, the provider's clock duties run whatever happens to the
+opening of keys, and both refuse setups they must not work with."""
 
 from __future__ import annotations
 
 import os
 import stat
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from escrow_world import GPU_SECONDS, EscrowWorld, K
+from escrow_world import BOND, GPU_SECONDS, EscrowWorld, K
 
-from backend.agents.base import FAULTED, AgentError, AgentLog, retrying, run_loop
+from backend.agents.base import ACCEPTED, FAULTED, SETTLED, AgentError, AgentLog, retrying, run_loop
 from backend.agents.coop import CoopKeyAgent
 from backend.agents.provider import ProviderAgent
 from backend.vault.embedded_store import EmbeddedStore
+from backend.vault.errors import StoreUnavailable
 from backend.vault.keystore import KeyStore
 from backend.vault.seal import SealResult, seal_dataset
-from gpubarter.errors import TransactionReverted
+from gpubarter.errors import ChainError, TransactionReverted
 from gpubarter.testing import wait_for
 
 STEP = GPU_SECONDS // K
@@ -153,6 +156,121 @@ def test_provider_agent_marks_a_due_step_and_takes_the_bond_when_its_key_never_c
     provider.poll_once()
     assert ew.gov.deal_info(deal_id).status == FAULTED
     assert ew.cpt(ew.provider.sender.address) == before + info.bond_wei
+
+
+class DownStore:
+    """A shard store that is down: every read raises ``error`` (a store that does not wrap its client's
+    errors raises the client's own)."""
+
+    location = "http://127.0.0.1:5001"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def writer(self, size_hint: int | None = None) -> None:
+        raise self.error
+
+    def cat(self, cid: str) -> Iterator[bytes]:
+        raise self.error
+
+    def has(self, cid: str) -> bool:
+        raise self.error
+
+
+def _store_down(agent: ProviderAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "store", DownStore(ConnectionError("IPFS API at 127.0.0.1:5001 refused")))
+
+
+def _store_unavailable(agent: ProviderAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent, "store", DownStore(StoreUnavailable("cannot reach an IPFS node")))
+
+
+def _logs_unavailable(agent: ProviderAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    def released_key(*_args: object) -> None:
+        raise ChainError("eth_getLogs: block range too large")
+
+    monkeypatch.setattr(agent.client, "released_key", released_key)
+
+
+Breaker = Callable[[ProviderAgent, pytest.MonkeyPatch], None]
+
+
+@pytest.mark.parametrize("broken", [_store_down, _store_unavailable, _logs_unavailable],
+                         ids=["ipfs-down", "store-unavailable", "logs-unavailable"])
+def test_provider_agent_runs_its_clock_duties_when_a_released_key_cannot_be_opened(
+    agents: Agents, monkeypatch: pytest.MonkeyPatch, broken: Breaker
+) -> None:
+    a, ew = agents, agents.ew
+    provider = a.provider_agent()
+    deal_id = a.offer()
+    series_id, _ = provider.accept(deal_id)
+    ew.pairs[deal_id] = provider.keys.pair(deal_id)
+    ew.deliver(series_id, STEP)
+    ew.release(deal_id, 1, key=a.keystore.key(a.sealed.manifest_cid, 0))
+    ew.deliver(series_id, STEP)  # step 2 falls due after key 1: nobody marked it
+    broken(provider, monkeypatch)
+
+    assert provider.poll_once() == []  # key 1 cannot be opened ...
+    assert provider.log.named("shard not opened; will retry") or provider.log.named("deal step failed")
+    info = ew.gov.deal_info(deal_id)
+    assert info.due_since > 0  # ... and step 2's clock runs all the same
+    assert provider.log.named("step marked due")[0]["step"] == 2
+    before = ew.cpt(ew.provider.sender.address)
+    ew.travel(info.key_timeout_s + 1)
+    assert provider.poll_once() == []
+    assert ew.gov.deal_info(deal_id).status == FAULTED  # the cooperative never released key 2
+    assert ew.cpt(ew.provider.sender.address) == before + BOND
+
+    # Once the store is back, the key released before the fault is still opened.
+    monkeypatch.undo()
+    assert [(o.step, o.outcome) for o in provider.poll_once()] == [(1, "opened")]
+    assert (a.tmp / "shards" / f"deal-{deal_id}" / "shard-0").exists()
+    assert a.provider_agent().poll_once() == []  # nothing left to do: the deal is no longer watched
+
+
+def test_provider_agent_disputes_a_wrong_key_and_marks_other_deals_due_while_the_store_is_down(
+    agents: Agents, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, ew = agents, agents.ew
+    provider = a.provider_agent()
+    cheated, other = a.offer(), a.offer()
+    cheated_series, _ = provider.accept(cheated)
+    other_series, _ = provider.accept(other)
+    ew.pairs[cheated] = provider.keys.pair(cheated)
+    ew.deliver(cheated_series, STEP)
+    ew.release(cheated, 1, key=os.urandom(32))  # a key that does not match its commitment
+    ew.deliver(other_series, STEP)
+    _store_down(provider, monkeypatch)
+    before = ew.cpt(ew.provider.sender.address)
+
+    assert [(o.deal_id, o.step, o.outcome) for o in provider.poll_once()] == [(cheated, 1, "disputed")]
+    assert ew.gov.deal_info(cheated).status == FAULTED and ew.cpt(ew.provider.sender.address) == before + BOND
+    assert ew.gov.deal_info(other).due_since > 0 and ew.gov.deal_info(other).status == ACCEPTED
+    assert provider.keys.load(cheated)["wrong_steps"] == [1]
+    assert provider.poll_once() == []  # never disputed twice
+
+
+def test_key_agent_settles_a_deal_once_it_can_and_the_provider_still_opens_every_key(agents: Agents) -> None:
+    a, ew = agents, agents.ew
+    provider = a.provider_agent()
+    provider.poll_once()  # the provider's agent scanned the deals before this one was offered
+    deal_id = a.offer()
+    series_id, _ = provider.accept(deal_id)
+    coop = a.coop_agent()
+    ew.deliver(series_id, GPU_SECONDS)
+    assert [r.step for r in coop.poll_once()] == list(range(1, K + 1))
+    ew.travel_to(ew.gov.deal_info(deal_id).end)
+    assert coop.poll_once() == [] and ew.gov.deal_info(deal_id).status == ACCEPTED  # usage may still land
+    before = ew.cpt(ew.coop)
+    ew.travel_to(ew.settles_at(deal_id))
+    coop.poll_once()
+    assert ew.gov.deal_info(deal_id).status == SETTLED and ew.cpt(ew.coop) == before + BOND
+    assert coop.log.named("deal settled; bond returned")[0]["deal"] == deal_id
+    # The deal settled before the provider's agent came round: it opens every released key all the same.
+    assert [(o.step, o.outcome) for o in provider.poll_once()] == [(s, "opened") for s in range(1, K + 1)]
+    shards = b"".join((a.tmp / "shards" / f"deal-{deal_id}" / f"shard-{i}").read_bytes() for i in range(K))
+    assert shards == a.source.read_bytes()
+    assert a.provider_agent().poll_once() == [] and a.coop_agent().poll_once() == []
 
 
 def test_agent_loop_runs_until_stopped_and_releases_as_steps_fall_due(agents: Agents) -> None:

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from cli_runner import Cli, in_process_cli
-from escrow_world import GPU_SECONDS, EscrowWorld, K
+from compute_world import SPEC
+from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, EscrowWorld, K
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
+from gpubarter.cli._compute import fmt_time
 from gpubarter.deployments import save_deployment
 from gpubarter.protocol import sealing
 from gpubarter.testing import wait_for
@@ -122,6 +124,7 @@ def test_coop_commands_refuse_bad_members(ew: EscrowWorld, gpubarter: Cli) -> No
         (("--steps", str(K + 1)), "EscrowStepCountMismatch"),
         (("--start", "1000", "--end", "2000"), "EscrowInvalidWindow"),
         (("--bond", "1"), "EscrowBondTooLow"),
+        (("--key-timeout", "59m"), "EscrowKeyTimeoutTooShort"),
     ],
 )
 def test_deal_offer_refuses_bad_terms(
@@ -184,6 +187,62 @@ def test_deal_accept_refuses_twice_and_without_free_stake(
     assert ew.gov.credits.functions.seriesCount().call() == series and ew.gov.deal_info(big).status == 1
     assert "deal id must be a positive integer" in gpubarter(PROVIDER, "deal", "accept", "0", ok=False)
     assert "EscrowUnknownDeal" in gpubarter(OTHER, "deal", "show", "999", ok=False)
+
+
+def test_deal_settle_says_from_when_and_what_is_missing_then_returns_the_bond(
+    ew: EscrowWorld, gpubarter: Cli
+) -> None:
+    deal_id, series_id = ew.accepted()
+    step = GPU_SECONDS // K
+    ew.deliver(series_id, step)
+    ew.release(deal_id, 1)
+    ew.deliver(series_id, step)  # step 2 is due, and nobody marked it
+    job = ew.members[0].open_job(series_id, 600, SPEC).value  # the member whose credits delivery left
+    ew.provider.acknowledge(job)
+    ew.meter.sender.transact(ew.meter.jobs.functions.hold(job))  # a challenged usage entry
+    deal, at = str(deal_id), ew.settles_at(deal_id)
+
+    def status() -> tuple[int, int]:
+        return ew.gov.deal_info(deal_id).status, ew.cpt(ew.coop)
+
+    before = status()
+    early = gpubarter(OTHER, "deal", "settle", deal, ok=False)
+    assert f"deal {deal_id} can settle from {fmt_time(at)}" in early
+    shown = gpubarter(OTHER, "deal", "show", deal)
+    assert f"from {fmt_time(at)}" in shown and "keys outstanding: step 2" in shown
+
+    ew.travel_to(at)
+    assert "1 challenged usage entries of series" in gpubarter(OTHER, "deal", "settle", deal, ok=False)
+    ew.meter.sender.transact(ew.meter.jobs.functions.releaseHold(job, 0))
+    owed = gpubarter(OTHER, "deal", "settle", deal, ok=False)
+    assert "1 of its 2 due keys are released (outstanding: step 2)" in owed
+    assert f"gpubarter deal release {ew.coop} {deal_id} 2" in owed and f"deal mark-due {deal_id}" in owed
+    marked = gpubarter(OTHER, "deal", "mark-due", deal)
+    by = fmt_time(ew.gov.deal_info(deal_id).due_since + KEY_TIMEOUT)
+    assert f"marked step 2 of deal {deal_id} due" in marked and by in marked
+    owed = gpubarter(OTHER, "deal", "settle", deal, ok=False)
+    assert f"releases its key by {by}" in owed and f"deal claim-timeout {deal_id}" in owed
+    assert "EscrowKeyTimeoutNotReached" in gpubarter(OTHER, "deal", "claim-timeout", deal, ok=False)
+    assert status() == before
+
+    ew.release(deal_id, 2)
+    out = gpubarter(OTHER, "deal", "settle", deal)
+    assert f"settled deal {deal_id}" in out and f"returned to {ew.coop}" in out
+    assert status() == (5, before[1] + BOND)
+    assert "is settled: only an accepted deal settles" in gpubarter(OTHER, "deal", "settle", deal, ok=False)
+
+
+def test_deal_claim_timeout_pays_the_bond_to_the_provider(ew: EscrowWorld, gpubarter: Cli) -> None:
+    deal_id, series_id = ew.accepted()
+    assert "EscrowStepNotDue" in gpubarter(PROVIDER, "deal", "mark-due", str(deal_id), ok=False)
+    ew.deliver(series_id, GPU_SECONDS // K)
+    gpubarter(PROVIDER, "deal", "mark-due", str(deal_id))
+    ew.travel(KEY_TIMEOUT + 1)
+    before = ew.cpt(ew.provider.sender.address)
+    out = gpubarter(OTHER, "deal", "claim-timeout", str(deal_id))
+    assert "went to the provider" in out and f"series {series_id} is frozen" in out
+    assert ew.cpt(ew.provider.sender.address) == before + BOND
+    assert ew.gov.deal_info(deal_id).status == 4
 
 
 def test_agent_command_runs_as_a_child_process_until_sigterm(

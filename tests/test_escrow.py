@@ -46,7 +46,8 @@ def test_offer_locks_the_dataset_takes_the_bond_and_records_the_terms(ew: Escrow
         ({"steps": 0}, "EscrowZeroSteps"),
         ({"steps": K + 1}, "EscrowStepCountMismatch"),
         ({"bond_wei": 10 * WAD - 1}, "EscrowBondTooLow"),
-        ({"key_timeout_s": 0}, "EscrowZeroKeyTimeout"),
+        ({"key_timeout_s": 0}, "EscrowKeyTimeoutTooShort"),
+        ({"key_timeout_s": 3_599}, "EscrowKeyTimeoutTooShort"),
         ({"gpu_seconds": K - 1}, "EscrowInvalidAmount"),
     ],
 )
@@ -185,26 +186,33 @@ def test_wrong_key_dispute_wins_the_bond_and_ends_the_deal(ew: EscrowWorld) -> N
     assert ew.gov.series(series_id).frozen
 
 
-def test_a_release_point_off_the_curve_loses_the_dispute_for_the_cooperative(ew: EscrowWorld) -> None:
+@pytest.mark.parametrize("point", [(1, 3), (0, 0)], ids=["off-curve", "infinity"])
+def test_release_refuses_a_point_no_provider_could_open(ew: EscrowWorld, point: tuple[int, int]) -> None:
     deal_id, series_id = ew.accepted()
     ew.deliver(series_id, STEP)
-    bad = sealing.SealedKey((1, 3), b"\x00" * 32)
-    ew.admin.release(ew.coop, deal_id, 1, bad)
-    ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], bad)
-    assert status(ew, deal_id) == FAULTED
+    bad = sealing.SealedKey(point, b"\x00" * 32)
+    watch = (ew.escrow.functions.dealOf(deal_id).call, ew.escrow.functions.releaseHashOf(deal_id, 1).call,
+             lambda: escrow_cpt(ew))
+    reason = reverts(lambda: ew.admin.release(ew.coop, deal_id, 1, bad), "EscrowInvalidReleasePoint", *watch)
+    assert f"rx={point[0]}, ry={point[1]}" in reason
+    ew.release(deal_id, 1)  # a sealed key on the curve goes through
+    assert released(ew, deal_id) == 1
 
 
-def test_correct_key_disputed_loses_the_dispute_bond(ew: EscrowWorld) -> None:
+def test_correct_key_disputed_loses_the_dispute_bond_each_time(ew: EscrowWorld) -> None:
     deal_id, series_id = ew.accepted()
     ew.deliver(series_id, STEP)
     sealed = ew.release(deal_id, 1)
-    coop_before = ew.cpt(ew.coop)
+    coop_before, provider_before = ew.cpt(ew.coop), ew.cpt(ew.provider.sender.address)
     ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed)
     assert status(ew, deal_id) == ACCEPTED
     assert ew.cpt(ew.coop) == coop_before + DISPUTE_BOND and escrow_cpt(ew) == BOND
     assert ew.escrow.functions.dealOf(deal_id).call()[14]  # disputed
-    reverts(lambda: ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed), "EscrowAlreadyDisputed",
-            lambda: escrow_cpt(ew))
+    # A lost dispute bars no later one (each key is judged on its own), and each false one costs the bond.
+    ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed)
+    assert status(ew, deal_id) == ACCEPTED and escrow_cpt(ew) == BOND
+    assert ew.cpt(ew.coop) == coop_before + 2 * DISPUTE_BOND
+    assert ew.cpt(ew.provider.sender.address) == provider_before - 2 * DISPUTE_BOND
 
 
 def test_dispute_refuses_bad_evidence(ew: EscrowWorld) -> None:
@@ -258,32 +266,79 @@ def test_provider_never_delivers_follows_the_jobs_default_path(ew: EscrowWorld) 
     member = ew.members[2]
     ew.deliver(series_id, STEP)  # claims the member's credits, one step delivered
     job = member.open_job(series_id, 3_600, SPEC).value
+    per_credit = ew.gov.credits.functions.collateralPerCredit(series_id).call()
     stake_before = ew.gov.provider(ew.provider.sender.address).stake
     cpt_before = ew.cpt(member.sender.address)
     ew.travel(2 * 3_600)  # the provider never acknowledges
     member.claim(job)
-    assert ew.gov.provider(ew.provider.sender.address).stake < stake_before
-    assert ew.cpt(member.sender.address) > cpt_before
-    # Keys for undelivered steps are never due; at window end the cooperative gets its bond back.
+    # The unserved credits are burned and their whole collateral (rate plus penalty) paid to the member.
+    assert ew.gov.provider(ew.provider.sender.address).stake == stake_before - 3_600 * per_credit
+    assert ew.cpt(member.sender.address) == cpt_before + 3_600 * per_credit
+    # Keys for undelivered steps are never due; once usage is final the cooperative gets its bond back.
     ew.release(deal_id, 1)
-    ew.travel(31 * 86_400 + KEY_TIMEOUT)
+    ew.travel_to(ew.settles_at(deal_id))
     coop_before, prov_before = ew.cpt(ew.coop), ew.cpt(ew.provider.sender.address)
     ew.other.settle(deal_id)
     assert status(ew, deal_id) == SETTLED
     assert ew.cpt(ew.coop) == coop_before + BOND
     assert ew.cpt(ew.provider.sender.address) == prov_before
     assert escrow_cpt(ew) == 0
+    reverts(lambda: ew.other.settle(deal_id), "EscrowInvalidStatus", lambda: status(ew, deal_id))
 
 
-def test_settle_pays_the_bond_to_the_provider_when_a_due_key_is_missing(ew: EscrowWorld) -> None:
-    deal_id, series_id = ew.accepted()
-    reverts(lambda: ew.other.settle(deal_id), "EscrowNotSettleable", lambda: status(ew, deal_id))
-    ew.deliver(series_id, 2 * STEP)
-    ew.release(deal_id, 1)
-    ew.travel(31 * 86_400 + KEY_TIMEOUT)
-    before = ew.cpt(ew.provider.sender.address)
+def test_settle_waits_until_no_usage_can_land(ew: EscrowWorld) -> None:
+    deal_id, _ = ew.accepted()
+    end = ew.gov.deal_info(deal_id).end
+    at = ew.settles_at(deal_id)
+    assert at == end + ew.gov.jobs.functions.maxSettlementGrace().call() > end
+    watch = (lambda: status(ew, deal_id), lambda: escrow_cpt(ew))
+    reason = reverts(lambda: ew.other.settle(deal_id), "EscrowNotSettleable", *watch)
+    assert f"settlesAt={at}" in reason
+    ew.travel_to(at - 2)
+    reverts(lambda: ew.other.settle(deal_id), "EscrowNotSettleable", *watch)
+    ew.travel_to(at)
     ew.other.settle(deal_id)
-    assert ew.cpt(ew.provider.sender.address) == before + BOND
+    assert status(ew, deal_id) == SETTLED and escrow_cpt(ew) == 0
+
+
+def test_settle_waits_for_challenged_usage_to_be_ruled_on(ew: EscrowWorld) -> None:
+    deal_id, series_id = ew.accepted()
+    member = ew.members[2]
+    ew.deliver(series_id, STEP)
+    ew.release(deal_id, 1)
+    job = member.open_job(series_id, 3_600, SPEC).value
+    ew.provider.acknowledge(job)
+    jobs = ew.meter.jobs.functions
+    ew.meter.sender.transact(jobs.hold(job))  # a challenged usage entry of the series
+    ew.travel_to(ew.settles_at(deal_id))
+    reason = reverts(lambda: ew.other.settle(deal_id), "EscrowUsageHeld",
+                     lambda: status(ew, deal_id), lambda: escrow_cpt(ew))
+    assert "held=1" in reason
+    ew.meter.sender.transact(jobs.releaseHold(job, 0))  # voided: nothing billed
+    ew.other.settle(deal_id)
+    assert status(ew, deal_id) == SETTLED
+
+
+def test_settle_waits_for_every_due_key_and_an_owed_key_runs_its_own_clock(ew: EscrowWorld) -> None:
+    deal_id, series_id = ew.accepted()
+    ew.deliver(series_id, STEP)
+    ew.release(deal_id, 1)
+    ew.deliver(series_id, STEP)  # step 2 is due; nobody marked it
+    ew.travel_to(ew.settles_at(deal_id))
+    watch = (lambda: status(ew, deal_id), lambda: escrow_cpt(ew), lambda: ew.cpt(ew.provider.sender.address))
+    reason = reverts(lambda: ew.other.settle(deal_id), "EscrowKeysOutstanding", *watch)
+    assert "released=1, due=2" in reason
+    # The missing key is owed by its own clock: marked due, it gets the full key timeout, then the bond is
+    # the provider's.
+    ew.other.mark_due(deal_id)
+    due_since = ew.gov.deal_info(deal_id).due_since
+    ew.travel_to(due_since + KEY_TIMEOUT - 5)
+    reverts(lambda: ew.other.claim_key_timeout(deal_id), "EscrowKeyTimeoutNotReached", *watch)
+    reverts(lambda: ew.other.settle(deal_id), "EscrowKeysOutstanding", *watch)
+    ew.travel_to(due_since + KEY_TIMEOUT + 1)
+    before = ew.cpt(ew.provider.sender.address)
+    ew.other.claim_key_timeout(deal_id)
+    assert ew.cpt(ew.provider.sender.address) == before + BOND and status(ew, deal_id) == FAULTED
     reverts(lambda: ew.other.settle(deal_id), "EscrowInvalidStatus", lambda: status(ew, deal_id))
 
 

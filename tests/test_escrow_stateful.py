@@ -179,7 +179,9 @@ def make_machine(w: EscrowWorld) -> type[RuleBasedStateMachine]:
                 return
             step = data.draw(st.sampled_from(sorted(m.sealed)))
             sealed, right = m.sealed[step]
-            err = "EscrowAlreadyDisputed" if m.disputed else None
+            # A lost dispute bars no later one; each lost one costs the provider the dispute bond.
+            broke = right and w.cpt(w.provider.sender.address) < w.escrow.functions.disputeBond().call()
+            err = "ERC20InsufficientBalance" if broke else None
             if expect("dispute", err, lambda: w.provider.dispute(deal, step, m.pair, sealed)):
                 if right:
                     m.disputed = True

@@ -17,7 +17,8 @@ from gpubarter.errors import ChainError, TransactionReverted
 from gpubarter.protocol.barter import DEAL_STATUS, BarterClient, DealInfo
 
 #: ``BarterTypes.DealStatus`` values the agents act on.
-OFFERED, ACCEPTED, FAULTED = (DEAL_STATUS.index(s) for s in ("offered", "accepted", "cooperative faulted"))
+OFFERED, ACCEPTED, FAULTED, SETTLED = (
+    DEAL_STATUS.index(s) for s in ("offered", "accepted", "cooperative faulted", "settled"))
 
 
 class AgentError(BackendError):
@@ -81,26 +82,38 @@ def write_private_json(path: Path, doc: dict[str, Any]) -> None:
 
 
 class DealWatch:
-    """The deals one party takes part in, found by scanning new deal ids once and remembered in
-    ``<state_dir>/deals.json`` (the scan cursor and the deal ids still live)."""
+    """The deals one party takes part in, found by scanning new deal ids once (or added by :meth:`add`)
+    and remembered in ``<state_dir>/deals.json`` (the scan cursor and the deal ids still live).
 
-    def __init__(self, client: BarterClient, state_dir: Path, mine: Callable[[DealInfo], bool]) -> None:
+    A deal stays live while it is offered or accepted, and after it ended (settled, faulted) while
+    ``keep(deal)`` says the party still has work on it (a released key not yet opened).
+    """
+
+    def __init__(self, client: BarterClient, state_dir: Path, mine: Callable[[DealInfo], bool],
+                 keep: Callable[[DealInfo], bool] = lambda _deal: False) -> None:
         self.client = client
         self.path = private_dir(state_dir) / "deals.json"
         self.mine = mine
+        self.keep = keep
         doc = read_private_json(self.path) if self.path.exists() else {}
         self.scanned = int(doc.get("scanned", 0))
         self.live: list[int] = [int(d) for d in doc.get("live", [])]
 
+    def add(self, deal_id: int) -> None:
+        """Watch ``deal_id`` from now on (a deal this party joined after the scan passed it)."""
+        if deal_id not in self.live:
+            self.live.append(deal_id)
+            self.live.sort()
+
     def deals(self) -> list[DealInfo]:
-        """Every deal of ours that is offered or accepted, oldest first."""
+        """Every live deal of ours, oldest first."""
         count = self.client.escrow.functions.dealCount().call()
         for deal_id in range(self.scanned + 1, count + 1):
-            if self.mine(self.client.deal_info(deal_id)):
+            if deal_id not in self.live and self.mine(self.client.deal_info(deal_id)):
                 self.live.append(deal_id)
         self.scanned = max(self.scanned, count)
         current = [self.client.deal_info(d) for d in self.live]
-        live = [deal for deal in current if deal.status in (OFFERED, ACCEPTED)]
+        live = [deal for deal in current if deal.status in (OFFERED, ACCEPTED) or self.keep(deal)]
         self.live = [deal.deal_id for deal in live]
         write_private_json(self.path, {"scanned": self.scanned, "live": self.live})
         return live

@@ -7,6 +7,9 @@ cooperative owns: a key file of a dataset registered by anyone else is refused a
 Before releasing it checks the key against the registry's commitment (a wrong key would cost the
 cooperative its bond). Progress is the chain's: ``released`` per deal, so a restart, or a release
 that raced another agent, never releases a step twice.
+
+Once a deal can settle (its delivered total is final and every due key released, see
+:class:`~gpubarter.protocol.barter.SettleCheck`) the agent settles it: the bond returns to the cooperative.
 """
 
 from __future__ import annotations
@@ -80,8 +83,10 @@ class CoopKeyAgent:
         return out
 
     def poll_once(self) -> list[Release]:
-        """Releases every due, unreleased step of the cooperative's accepted deals, in order."""
+        """Releases every due, unreleased step of the cooperative's accepted deals, in order; settles each
+        deal that can settle."""
         done: list[Release] = []
+        now = int(self.client.w3.eth.get_block("latest")["timestamp"])
         for deal in self.watch.deals():
             if deal.status != ACCEPTED:
                 continue
@@ -89,7 +94,20 @@ class CoopKeyAgent:
                 done += self._release_due(deal)
             except GpuBarterError as exc:
                 self.log.event("release failed", deal=deal.deal_id, error=str(exc)[:300])
+            if now >= deal.end:
+                try:
+                    self._settle(deal.deal_id)
+                except GpuBarterError as exc:
+                    self.log.event("settle failed", deal=deal.deal_id, error=str(exc)[:300])
         return done
+
+    def _settle(self, deal_id: int) -> None:
+        deal = self.client.deal_info(deal_id)  # after this poll's releases
+        if deal.status != ACCEPTED or not self.client.settle_check(deal).ready:
+            return
+        result = retrying(f"settle deal {deal_id}", lambda: self.client.settle(deal_id), self.log)
+        self.log.event("deal settled; bond returned", deal=deal_id, bond=str(deal.bond_wei),
+                       gas=result.gas_used)
 
     def _release_due(self, deal: DealInfo) -> list[Release]:
         due = self.client.escrow.functions.dueSteps(deal.deal_id).call()

@@ -1,11 +1,17 @@
 """The provider's agent: a fresh key pair per deal, then, for every key the cooperative releases,
 open it, check it against the registry's commitment, fetch and decrypt its shard through the vault,
-and dispute the step when the key is wrong.
+and dispute the step when the key is wrong (or cannot be opened at all).
+
+Its clock duties come first and stand on their own: a step that is due gets marked due (markDue),
+and once its key timeout ran out the bond is claimed (claimKeyTimeout), whatever happens to the
+opening of keys (a shard store that is down, a key that cannot be read). Keys released before a deal
+ended (settled, or faulted by a timeout) are still opened afterwards.
 
 Files (the agent's own state; everything else is read from the chain):
 
 - ``<key_dir>/deal-<id>.json`` (0600, folder 0700): the per-deal secret d, its public key, the block
-  the deal was accepted in, and a dispute once filed. Written *before* the acceptance is sent, so a
+  the deal was accepted in, and the steps whose released key was wrong (``wrong_steps``: disputed
+  while the deal was live, never disputed twice). Written *before* the acceptance is sent, so a
   crash never loses the secret of an accepted deal; never logged or printed.
 - ``<out_dir>/deal-<id>/shard-<i>``: shard i (0-based; step i + 1), written atomically once every
   check passed. A shard on disk is a step done.
@@ -14,15 +20,19 @@ Files (the agent's own state; everything else is read from the chain):
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from backend.agents.base import (
     ACCEPTED,
+    FAULTED,
+    SETTLED,
     AgentError,
     AgentLog,
     DealWatch,
+    is_transient,
     private_dir,
     read_private_json,
     retrying,
@@ -36,6 +46,9 @@ from gpubarter.chain.tx import TxResult
 from gpubarter.errors import GpuBarterError
 from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient, DealInfo
+from gpubarter.protocol.sealing import SealingError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,15 @@ class DealKeys:
     def update(self, deal_id: int, **fields: Any) -> None:
         write_private_json(self.path(deal_id), {**self.load(deal_id), **fields})
 
+    @staticmethod
+    def wrong_steps(doc: dict[str, Any]) -> set[int]:
+        """The steps of a key file whose released key was wrong (``disputed_step``: files of older agents)."""
+        wrong = {int(s) for s in doc.get("wrong_steps", [])}
+        return wrong | {int(doc["disputed_step"])} if doc.get("disputed_step") else wrong
+
+    def mark_wrong(self, deal_id: int, step: int) -> None:
+        self.update(deal_id, wrong_steps=sorted(self.wrong_steps(self.load(deal_id)) | {step}))
+
 
 def accept_deal(client: BarterClient, keys: DealKeys, deal_id: int, log: AgentLog) -> tuple[int, TxResult]:
     """Accepts ``deal_id`` with a fresh per-deal key (stored first); returns (series id, transaction)."""
@@ -101,43 +123,70 @@ class ProviderAgent:
         self.out_dir = Path(out_dir)
         self.log = log
         me = client.sender.address
-        self.watch = DealWatch(client, state_dir, lambda deal: deal.provider == me)
+        self.watch = DealWatch(client, state_dir, lambda deal: deal.provider == me, keep=self._unopened)
 
     def accept(self, deal_id: int) -> tuple[int, TxResult]:
-        return accept_deal(self.client, self.keys, deal_id, self.log)
+        accepted = accept_deal(self.client, self.keys, deal_id, self.log)
+        self.watch.add(deal_id)
+        return accepted
 
     def shard_path(self, deal_id: int, index: int) -> Path:
         return self.out_dir / f"deal-{deal_id}" / f"shard-{index}"
 
     def poll_once(self) -> list[StepOutcome]:
-        """Opens every released step not opened yet; disputes a wrong key; starts due clocks."""
+        """Per deal: marks a due step due and claims the bond of a key timed out, then opens every released
+        step not opened yet (disputing a wrong key). Each duty runs on its own: one failing is logged and
+        does not keep the other, or the next deal, from running."""
         done: list[StepOutcome] = []
         for deal in self.watch.deals():
-            if deal.status != ACCEPTED:
-                continue
-            try:
-                done += self._open_released(deal)
-                self._watch_due(deal)
-            except GpuBarterError as exc:
-                self.log.event("deal step failed", deal=deal.deal_id, error=str(exc)[:300])
+            if deal.status == ACCEPTED:
+                self._duty("due duties failed", deal, self._watch_due)
+            if deal.status in (ACCEPTED, SETTLED, FAULTED):
+                done += self._duty("deal step failed", deal, self._open_released) or []
         return done
+
+    def _duty(self, failed: str, deal: DealInfo, duty: Callable[[DealInfo], T]) -> T | None:
+        """``duty(deal)``; an error it can meet (a revert, a chain or store error, a transient failure) is
+        logged as ``failed`` and the agent goes on. Anything else is a bug and stops the agent."""
+        try:
+            return duty(deal)
+        except Exception as exc:
+            if not isinstance(exc, GpuBarterError) and not is_transient(exc):
+                raise
+            self.log.event(failed, deal=deal.deal_id, error=str(exc)[:300])
+            return None
+
+    def _unopened(self, deal: DealInfo) -> bool:
+        """Whether an ended deal has a released key the agent neither opened nor found wrong."""
+        try:
+            wrong = self.keys.wrong_steps(self.keys.load(deal.deal_id))
+        except AgentError:
+            return False  # accepted with another key directory: nothing this agent can open
+        return any(not self.shard_path(deal.deal_id, step - 1).exists() and step not in wrong
+                   for step in range(1, deal.released + 1))
 
     def _open_released(self, deal: DealInfo) -> list[StepOutcome]:
         out: list[StepOutcome] = []
         doc = self.keys.load(deal.deal_id)
-        if doc.get("disputed_step"):
-            return out
+        wrong = self.keys.wrong_steps(doc)
         pair = self.keys.pair(deal.deal_id)
         manifest = self.client.manifest_of(deal.dataset_id)[1]
         for step in range(1, deal.released + 1):
             target = self.shard_path(deal.deal_id, step - 1)
-            if target.exists():
+            if target.exists() or step in wrong:
                 continue
             sealed = self.client.released_key(deal, step, doc.get("accepted_block"))
-            key = sealing.open_sealed(pair.secret, sealed, step)
-            expected = self.client.datasets.functions.commitment(deal.dataset_id, step - 1).call()
-            if sealing.commitment(key) != bytes(expected):
-                out.append(self._dispute(deal, step, pair, sealed))
+            expected = bytes(self.client.datasets.functions.commitment(deal.dataset_id, step - 1).call())
+            try:
+                key = sealing.open_sealed(pair.secret, sealed, step)
+            except SealingError as exc:
+                # R is no curve point (the escrow refuses one now; older deployments did not): the escrow's
+                # verdict on such a key is "wrong".
+                self.log.event("released key cannot be opened", deal=deal.deal_id, step=step,
+                               error=str(exc)[:300])
+                key = None
+            if key is None or sealing.commitment(key) != expected:
+                out += self._wrong_key(deal, step, pair, sealed)
                 break
             try:
                 open_shard(self.store, manifest, step - 1, key, target)
@@ -151,15 +200,22 @@ class ProviderAgent:
             out.append(StepOutcome(deal.deal_id, step, "opened"))
         return out
 
-    def _dispute(self, deal: DealInfo, step: int, pair: sealing.KeyPair,
-                 sealed: sealing.SealedKey) -> StepOutcome:
+    def _wrong_key(self, deal: DealInfo, step: int, pair: sealing.KeyPair,
+                   sealed: sealing.SealedKey) -> list[StepOutcome]:
+        """Disputes step ``step``'s wrong key while the deal is live, and records it as wrong (never disputed
+        twice, even when the escrow judged otherwise)."""
+        if deal.status != ACCEPTED:
+            self.keys.mark_wrong(deal.deal_id, step)
+            self.log.event("released key does not match its commitment; the deal is over, no dispute",
+                           deal=deal.deal_id, step=step, status=deal.status_name)
+            return []
         self.log.event("released key does not match its commitment; disputing", deal=deal.deal_id, step=step)
         sent = retrying(f"dispute deal {deal.deal_id} step {step}",
                         lambda: self.client.dispute(deal.deal_id, step, pair, sealed).txs[-1], self.log)
-        self.keys.update(deal.deal_id, disputed_step=step)
+        self.keys.mark_wrong(deal.deal_id, step)
         won = self.client.deal_info(deal.deal_id).status != ACCEPTED
         self.log.event("dispute filed", deal=deal.deal_id, step=step, won=won, gas=sent.gas_used)
-        return StepOutcome(deal.deal_id, step, "disputed", sent.gas_used)
+        return [StepOutcome(deal.deal_id, step, "disputed", sent.gas_used)]
 
     def _watch_due(self, deal: DealInfo) -> None:
         """Starts the key-release clock of a due step (markDue) and claims the bond once it ran out."""

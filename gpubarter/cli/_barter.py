@@ -31,6 +31,11 @@ def agent_dir(kind: str, given: Path | None) -> Path:
     return given or paths.state_dir() / "agents" / kind
 
 
+def steps_text(steps: range) -> str:
+    """``step 2`` or ``steps 2-4``."""
+    return f"step {steps[0]}" if len(steps) == 1 else f"steps {steps[0]}-{steps[-1]}"
+
+
 def show_deal(c: BarterClient, deal: DealInfo) -> None:
     fields = {
         "status": deal.status_name,
@@ -53,6 +58,10 @@ def show_deal(c: BarterClient, deal: DealInfo) -> None:
         if deal.due_since:
             by = fmt_time(deal.due_since + deal.key_timeout_s)
             fields["marked due"] = f"{fmt_time(deal.due_since)} (key due by {by})"
+        if deal.status_name == "accepted":
+            check = c.settle_check(deal)
+            owed = f" (keys outstanding: {steps_text(check.outstanding)})" if check.outstanding else ""
+            fields["settles"] = f"from {fmt_time(check.settles_at)}{owed}"
     if deal.disputed:
         fields["disputed"] = "yes (the provider lost a dispute)"
     print_fields(fields)

@@ -1,4 +1,5 @@
-"""``gpubarter deal``: barter deals: offer, cancel, accept, show, release, dispute."""
+"""``gpubarter deal``: barter deals: offer, cancel, accept, show, release, dispute, mark-due, claim-timeout,
+settle."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from backend.agents.base import AgentLog
 from backend.agents.provider import DealKeys, accept_deal
 from backend.vault.config import open_keystore
 from gpubarter.cli import app
-from gpubarter.cli._barter import KeyDirOpt, deal_key_dir, open_barter, show_deal
+from gpubarter.cli._barter import KeyDirOpt, deal_key_dir, open_barter, show_deal, steps_text
 from gpubarter.cli._compute import NetworkOpt, address, fmt_time, parse_time, positive_id
 from gpubarter.cli.output import console, show_tx
 from gpubarter.errors import ConfigError
 from gpubarter.protocol import sealing
-from gpubarter.protocol.barter import OfferTerms
+from gpubarter.protocol.barter import DealInfo, OfferTerms, SettleCheck
 from gpubarter.protocol.units import cpt_to_wei, fmt_cpt, fmt_hours, hours_to_seconds
 
 deal_app = typer.Typer(help="Barter deals: a dataset for GPU time, released key by key.",
@@ -44,7 +45,8 @@ def offer(
     steps: int | None = typer.Option(None, help="K, the release steps; default: the dataset's step count."),
     start: str = typer.Option("now", help="Delivery window start: now, +1d, Unix seconds, ISO 8601."),
     end: str = typer.Option("+30d", help="Delivery window end."),
-    key_timeout: str = typer.Option("1d", help="Time the cooperative has to release a key once marked due."),
+    key_timeout: str = typer.Option(
+        "1d", help="Time the cooperative has to release a key once marked due (at least 1h)."),
     bond: str = typer.Option(..., help="The cooperative's bond in CPT (paid from its CPT)."),
     network: str = NetworkOpt,
 ) -> None:
@@ -134,3 +136,67 @@ def dispute(deal: int = DealArg, step: int = typer.Argument(..., help="The relea
     sent = c.dispute(deal_id, step, pair, sealed)
     show_tx(f"disputed step {step} of deal {deal_id}", sent.txs[-1])
     console.print(f"deal {deal_id} is now {c.deal_info(deal_id).status_name}")
+
+
+@deal_app.command("mark-due")
+def mark_due(deal: int = DealArg, network: str = NetworkOpt) -> None:
+    """Start the key-release clock of the next due step (anyone may; the provider's agent does this)."""
+    deal_id = positive_id(deal, "deal id")
+    c = open_barter(network)
+    result = c.mark_due(deal_id)
+    info = c.deal_info(deal_id)
+    show_tx(f"marked step {info.released + 1} of deal {deal_id} due", result)
+    console.print(f"the cooperative must release its key by {fmt_time(info.due_since + info.key_timeout_s)}; "
+                  f"after that `gpubarter deal claim-timeout {deal_id}` pays its bond to the provider")
+
+
+@deal_app.command("claim-timeout")
+def claim_timeout(deal: int = DealArg, network: str = NetworkOpt) -> None:
+    """Pay the cooperative's bond to the provider for a key not released in the key timeout (anyone may)."""
+    deal_id = positive_id(deal, "deal id")
+    c = open_barter(network)
+    info = c.deal_info(deal_id)
+    result = c.claim_key_timeout(deal_id)
+    show_tx(f"claimed the key timeout of step {info.released + 1} of deal {deal_id}", result)
+    console.print(f"the cooperative's bond of {fmt_cpt(info.bond_wei)} went to the provider {info.provider}; "
+                  f"series {info.series_id} is frozen")
+
+
+@deal_app.command()
+def settle(deal: int = DealArg, network: str = NetworkOpt) -> None:
+    """Settle a deal once its delivered total is final and every due key was released: the cooperative's bond
+    returns to it (anyone may)."""
+    deal_id = positive_id(deal, "deal id")
+    c = open_barter(network)
+    info = c.deal_info(deal_id)
+    if info.status_name != "accepted":
+        raise ConfigError(f"deal {deal_id} is {info.status_name}: only an accepted deal settles")
+    if reason := why_not_settleable(info, c.settle_check(info)):
+        raise ConfigError(reason)
+    show_tx(f"settled deal {deal_id}", c.settle(deal_id))
+    console.print(f"the cooperative's bond of {fmt_cpt(info.bond_wei)} returned to {info.maker}")
+
+
+def why_not_settleable(info: DealInfo, check: SettleCheck) -> str | None:
+    """Why accepted deal ``info`` cannot settle now, and what settles it; None when it can."""
+    deal_id = info.deal_id
+    if check.now < check.settles_at:
+        return (f"deal {deal_id} can settle from {fmt_time(check.settles_at)}: its window ends "
+                f"{fmt_time(info.end)}, and usage measured in it may land until the jobs' settlement grace "
+                "is over")
+    if check.held:
+        return (f"deal {deal_id} cannot settle yet: {check.held} challenged usage entries of series "
+                f"{info.series_id} are held until the metering oracle rules on them")
+    if check.outstanding:
+        first = check.outstanding[0]
+        if info.due_since:
+            clock = (f"step {first} was marked due at {fmt_time(info.due_since)}: the cooperative releases "
+                     f"its key by {fmt_time(info.due_since + info.key_timeout_s)}, else "
+                     f"`gpubarter deal claim-timeout {deal_id}` pays its bond to the provider")
+        else:
+            clock = ("the cooperative releases the key "
+                     f"(`gpubarter deal release {info.maker} {deal_id} {first}`), "
+                     f"or `gpubarter deal mark-due {deal_id}` starts step {first}'s key timeout")
+        return (f"deal {deal_id} cannot settle: {check.released} of its {check.due} due keys are released "
+                f"(outstanding: {steps_text(check.outstanding)}); {clock}")
+    return None

@@ -83,6 +83,28 @@ class DealInfo:
         return -(-step * self.gpu_seconds // self.steps)
 
 
+@dataclass(frozen=True)
+class SettleCheck:
+    """``BarterEscrow.settle``'s checks of an accepted deal, read ahead: the deal settles once its delivered
+    total is final (``now >= settles_at`` and no usage ``held``) and every due key was released."""
+
+    deal_id: int
+    settles_at: int  # the window's end plus Jobs' largest settlement grace (``settlesAt``)
+    now: int  # the latest block's time
+    held: int  # challenged usage entries of the deal's series the metering oracle still holds back
+    released: int
+    due: int
+
+    @property
+    def outstanding(self) -> range:
+        """The steps whose keys are due and not released (they settle by their own clock, not by settle)."""
+        return range(self.released + 1, self.due + 1)
+
+    @property
+    def ready(self) -> bool:
+        return self.now >= self.settles_at and self.held == 0 and not self.outstanding
+
+
 class BarterClient(ComputeClient):
     """The barter side of the protocol (plus everything of :class:`ComputeClient`) for one signer."""
 
@@ -165,6 +187,18 @@ class BarterClient(ComputeClient):
 
     def settle(self, deal_id: int) -> TxResult:
         return self._send(self.escrow.functions.settle(deal_id))
+
+    def settle_check(self, deal: DealInfo) -> SettleCheck:
+        """What stands between accepted deal ``deal`` and its settlement (see :class:`SettleCheck`)."""
+        escrow = self.escrow.functions
+        return SettleCheck(
+            deal.deal_id,
+            settles_at=escrow.settlesAt(deal.deal_id).call(),
+            now=int(self.w3.eth.get_block("latest")["timestamp"]),
+            held=self.jobs.functions.seriesHoldsOf(deal.series_id).call(),
+            released=deal.released,
+            due=escrow.dueSteps(deal.deal_id).call(),
+        )
 
     def deal(self, deal_id: int) -> Any:
         return self.sender.call(self.escrow.functions.dealOf(deal_id))

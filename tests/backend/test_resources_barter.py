@@ -92,6 +92,21 @@ def test_key_timeout_faults_the_deal_and_freezes_its_series(ew: EscrowWorld, cli
     assert series_id in [s["series_id"] for s in all_pages(client, "/api/v1/series", active=False)]
 
 
+def test_a_settled_deal_shows_its_bond_returned_to_the_cooperative(ew: EscrowWorld, client):
+    deal_id, series_id = ew.accepted()
+    ew.deliver(series_id, STEP)
+    sealed = ew.release(deal_id, 1)
+    ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], sealed)  # lost: the key was right
+    ew.travel_to(ew.settles_at(deal_id))
+    ew.other.settle(deal_id)
+    deals = shown(client, "/api/v1/deals", lambda items: [d["deal_id"] for d in items] == [deal_id],
+                  status="settled")
+    assert (deals[0]["to_maker"], deals[0]["to_provider"], deals[0]["released"]) == (str(BOND), "0", 1)
+    steps = all_pages(client, f"/api/v1/deals/{deal_id}/steps")
+    assert [(s["step"], s["status"], s["provider_won"]) for s in steps] == [
+        (1, "disputed", False), *((k, "pending", None) for k in range(2, K + 1))]
+
+
 def test_unknown_barter_resources_are_404(client):
     for path, status, code in [
         ("/api/v1/cooperatives/0x0000000000000000000000000000000000000009", 404, "not-found"),
