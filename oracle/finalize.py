@@ -1,14 +1,25 @@
-"""Finalising accepted batches once their challenge period is over (``gpubarter oracle finalize``).
+"""Finalising accepted batches once their challenge period is over (``gpubarter oracle finalize``),
+and lapsing challenges the arbiter left without a ruling.
 
 With a challenge period > 0 the MeteringOracle keeps accepted usage pending; it reaches Jobs
 only when someone calls ``finalize(batchId, entries)`` after the period. The finaliser follows
-the contract's ``BatchAccepted`` events from a cursor persisted in the meter's database (so a
-restart resumes where it stopped and never misses a batch, including one whose sending the
-meter did not live to record), records each batch still pending with its entries (from the same
-transaction's ``UsageAccepted`` events) and its ``finalAt``, and finalises every batch that is
-due. It is idempotent: a batch someone else finalised first (``MeteringOracleBatchFinal``) is
-simply marked final; a batch with an open challenge (``MeteringOracleNotFinalizable``) waits for
-the arbiter and is tried again later.
+the contract's ``BatchAccepted`` and ``ReportChallenged`` events from a cursor persisted in the
+meter's database (so a restart resumes where it stopped and never misses a batch, including one
+whose sending the meter did not live to record), records each batch still pending with its
+entries (from the same transaction's ``UsageAccepted`` events) and its ``finalAt``, and each
+challenged entry with its batch's ``resolveBy``; then it finalises every batch that is due and
+lapses every challenge still open after its ``resolveBy``.
+
+A challenge holds back only its own entry (and its job, in Jobs): ``finalize`` applies the other
+entries at ``finalAt`` whatever the challenges, and the ruling bills or voids the challenged one.
+Without a ruling by ``resolveBy`` the entry would stay unbilled and its job held for good, so the
+finaliser calls ``lapse`` (anyone may): the entry bills and the challenger gets its bond back.
+
+It is idempotent: a batch someone else finalised first (``MeteringOracleBatchFinal``) is simply
+marked final, a challenge already ruled on or lapsed (``MeteringOracleChallengeStatus``) closed.
+Any other refusal leaves the batch pending (the challenge open) and it is tried again a few seconds
+later: in particular a paused Jobs makes ``finalize`` and ``lapse`` revert (``EnforcedPause``)
+with nothing applied, and such a batch must never be recorded final.
 """
 
 from __future__ import annotations
@@ -23,11 +34,11 @@ from gpubarter.chain.logs import block_ranges, get_logs_in
 from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender
 from gpubarter.errors import GpuBarterError, TransactionReverted
-from oracle.store import Finalization, MeterStore
+from oracle.store import Challenge, Finalization, MeterStore
 
 #: Blocks read per ``eth_getLogs`` request unless the network says (``max_log_range``).
 LOG_CHUNK = 2_000
-#: Seconds before a batch that could not be finalised (open challenge, node error) is tried again.
+#: Seconds before a batch or challenge that could not be settled (Jobs paused, node error) is tried again.
 RETRY_S = 5
 
 
@@ -38,17 +49,21 @@ class Finalizer:
         self.confirmations, self.start_block, self.max_range = confirmations, start_block, max_range
         self.chain_id = sender.chain_id
         self.contract = oracle.address
-        self._retry_at: dict[int, int] = {}
+        self._retry_at: dict[tuple[int, int | None], int] = {}  # (batch, None) or (batch, challenged entry)
+        self.lapsed = 0  # challenges this finaliser lapsed
 
     def scan(self) -> list[Finalization]:
-        """Read new ``BatchAccepted`` events up to the confirmed head; record the pending ones."""
+        """Read new ``BatchAccepted`` and ``ReportChallenged`` events up to the confirmed head; record the
+        pending batches and the challenges."""
         w3 = self.sender.w3
         head = w3.eth.block_number - self.confirmations
         start = max(self.store.cursor(self.chain_id, self.contract), self.start_block)
         for first, end in block_ranges(start, head, self.max_range):
             found = [pending for event in get_logs_in(self.oracle.events.BatchAccepted(), first, end)
                      if (pending := self._pending(event)) is not None]
-            self.store.add_finalizations(self.chain_id, self.contract, found, end + 1)
+            challenged = [self._challenge(event)
+                          for event in get_logs_in(self.oracle.events.ReportChallenged(), first, end)]
+            self.store.add_finalizations(self.chain_id, self.contract, found, end + 1, challenged)
         return self.store.finalizations(self.chain_id, self.contract)
 
     def _pending(self, event: Any) -> Finalization | None:
@@ -65,36 +80,71 @@ class Finalizer:
                          for e in accepted if int(e["args"]["batchId"]) == batch_id)
         return Finalization(batch_id, int(args["finalAt"]), tuple((j, s) for _i, j, s in entries), "pending")
 
+    def _challenge(self, event: Any) -> Challenge:
+        batch_id = int(event["args"]["batchId"])
+        resolve_by = int(self.oracle.functions.resolveByOf(batch_id).call())
+        return Challenge(batch_id, int(event["args"]["index"]), resolve_by, "open")
+
     def pump(self) -> int:
-        """Scan, then finalise every pending batch that is due; returns how many this call finalised."""
+        """Scan, finalise every pending batch that is due and lapse every challenge past its ruling window;
+        returns how many batches this call finalised (``lapsed`` counts the lapses)."""
         pending = self.scan()
-        if not pending:
+        challenged = self.store.challenges(self.chain_id, self.contract)
+        if not pending and not challenged:
             return 0
         # The next block is at least as late as both the latest block and the wall clock.
         now = max(int(self.sender.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
         done = 0
         for f in pending:
-            if f.final_at > now or self._retry_at.get(f.batch_id, 0) > now:
-                continue
-            tx_hash = None
-            try:
-                result = self.sender.transact(self.oracle.functions.finalize(f.batch_id, list(f.entries)))
-                tx_hash = result.tx_hash
-            except TransactionReverted as exc:
-                name = error_name(exc.reason)
-                if name != "MeteringOracleBatchFinal":
-                    self._retry_at[f.batch_id] = now + RETRY_S
-                    self.log.warning("batch not finalised yet",
-                                     extra={"onchain_batch": f.batch_id, "why": exc.reason})
-                    continue
-            except GpuBarterError as exc:
-                self.sender.reset_nonce()
-                self._retry_at[f.batch_id] = now + RETRY_S
-                self.log.error("finalisation failed", extra={"onchain_batch": f.batch_id, "why": str(exc)})
-                continue
-            self.store.mark_final(self.chain_id, self.contract, f.batch_id, tx_hash)
-            self._retry_at.pop(f.batch_id, None)
-            done += tx_hash is not None
-            self.log.info("batch final", extra={"onchain_batch": f.batch_id, "tx": tx_hash,
-                                                "by": "us" if tx_hash else "someone else"})
+            if f.final_at <= now and self._retry_at.get((f.batch_id, None), 0) <= now:
+                done += self._finalize(f, now)
+        for c in challenged:
+            # lapse needs the block after resolveBy; until then the arbiter may still rule.
+            if c.resolve_by < now and self._retry_at.get((c.batch_id, c.entry), 0) <= now:
+                self._lapse(c, now)
         return done
+
+    def _finalize(self, f: Finalization, now: int) -> int:
+        settled, tx_hash = self._send((f.batch_id, None), now, "MeteringOracleBatchFinal",
+                                      self.oracle.functions.finalize(f.batch_id, list(f.entries)))
+        if not settled:
+            return 0
+        self.store.mark_final(self.chain_id, self.contract, f.batch_id, tx_hash)
+        self.log.info("batch final", extra={"onchain_batch": f.batch_id, "tx": tx_hash,
+                                            "by": "us" if tx_hash else "someone else"})
+        return tx_hash is not None
+
+    def _lapse(self, c: Challenge, now: int) -> None:
+        settled, tx_hash = self._send((c.batch_id, c.entry), now, "MeteringOracleChallengeStatus",
+                                      self.oracle.functions.lapse(c.batch_id, c.entry))
+        if not settled:
+            return
+        self.store.mark_challenge_closed(self.chain_id, self.contract, c.batch_id, c.entry, tx_hash)
+        self.lapsed += tx_hash is not None
+        self.log.info("challenge settled", extra={
+            "onchain_batch": c.batch_id, "entry": c.entry, "tx": tx_hash,
+            "by": "our lapse" if tx_hash else "a ruling or someone else"})
+
+    def _send(self, key: tuple[int, int | None], now: int, done_already: str,
+              call: Any) -> tuple[bool, str | None]:
+        """Send ``call``; returns (settled, our transaction hash). Settled without a hash when the contract
+        says ``done_already`` (someone else did it); not settled, to be tried again in ``RETRY_S``, on any
+        other refusal (a paused Jobs: ``EnforcedPause``) or when the node failed."""
+        try:
+            result = self.sender.transact(call)
+        except TransactionReverted as exc:
+            if error_name(exc.reason) == done_already:
+                self._retry_at.pop(key, None)
+                return True, None
+            self._retry_at[key] = now + RETRY_S
+            self.log.warning("not settled yet", extra={"onchain_batch": key[0], "entry": key[1],
+                                                       "why": exc.reason})
+            return False, None
+        except GpuBarterError as exc:
+            self.sender.reset_nonce()
+            self._retry_at[key] = now + RETRY_S
+            self.log.error("sending failed", extra={"onchain_batch": key[0], "entry": key[1],
+                                                    "why": str(exc)})
+            return False, None
+        self._retry_at.pop(key, None)
+        return True, result.tx_hash

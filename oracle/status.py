@@ -39,6 +39,7 @@ def collect(db: Path) -> dict[str, Any]:
             "counters": [{**asdict(c), "job_id": str(c.job_id)} for c in store.counters()],
             "queue": store.queue_counts(),
             "finalizations": store.finalization_counts(),
+            "challenges": store.challenge_counts(),
         }
     finally:
         store.close()

@@ -8,7 +8,9 @@ What it holds:
   sample, so a crash loses at most the sample in flight and never counts one twice;
 - ``reports`` and ``batches``: every signed report, persisted before any submission;
 - the submission queue: a batch moves ``signed -> submitted(tx hash) -> confirmed``
-  (or back to ``signed`` when a submission is dropped), and nothing else.
+  (or back to ``signed`` when a submission is dropped), and nothing else;
+- ``finalizations`` and ``challenges``: the on-chain batches the finaliser follows, and the
+  challenged entries it lapses when the arbiter did not rule in time.
 """
 
 from __future__ import annotations
@@ -90,6 +92,16 @@ CREATE TABLE IF NOT EXISTS finalizations (
     tx_hash TEXT,
     PRIMARY KEY (chain_id, contract, batch_id)
 );
+CREATE TABLE IF NOT EXISTS challenges (
+    chain_id INTEGER NOT NULL,
+    contract TEXT NOT NULL,             -- the MeteringOracle, lower case
+    batch_id INTEGER NOT NULL,          -- the on-chain batch id
+    entry INTEGER NOT NULL,             -- the challenged entry's index in its batch
+    resolve_by INTEGER NOT NULL,        -- unix seconds: the arbiter rules until then, anyone lapses after
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    tx_hash TEXT,                       -- our lapse, if it was ours
+    PRIMARY KEY (chain_id, contract, batch_id, entry)
+);
 CREATE TABLE IF NOT EXISTS cosignatures (
     batch_id INTEGER NOT NULL REFERENCES batches(id),
     signer TEXT NOT NULL,
@@ -140,6 +152,17 @@ class Finalization:
     batch_id: int
     final_at: int
     entries: tuple[tuple[int, int], ...]  # (job id, gpu-seconds) in entry order
+    state: str
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A challenged entry of an on-chain batch, settled by the arbiter's ruling or, after
+    ``resolve_by``, by anyone's ``lapse``."""
+
+    batch_id: int
+    entry: int
+    resolve_by: int
     state: str
 
 
@@ -429,14 +452,18 @@ class MeterStore:
         return int(value) if value is not None else 0
 
     def add_finalizations(self, chain_id: int, contract: str, found: Iterable[Finalization],
-                          next_block: int) -> None:
-        """Record batches found up to ``next_block`` (exclusive) and advance the cursor, atomically."""
+                          next_block: int, challenged: Iterable[Challenge] = ()) -> None:
+        """Record batches and challenges found up to ``next_block`` (exclusive) and advance the cursor,
+        atomically."""
         with self.tx() as db:
             for f in found:
                 db.execute(
                     "INSERT OR IGNORE INTO finalizations VALUES (?, ?, ?, ?, ?, ?, NULL)",
                     (chain_id, contract.lower(), f.batch_id, f.final_at,
                      json.dumps([[str(j), s] for j, s in f.entries]), f.state))
+            for c in challenged:
+                db.execute("INSERT OR IGNORE INTO challenges VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                           (chain_id, contract.lower(), c.batch_id, c.entry, c.resolve_by, c.state))
             db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                        (f"finalizer:{chain_id}:{contract.lower()}", str(next_block)))
 
@@ -462,3 +489,25 @@ class MeterStore:
                              (tx_hash, chain_id, contract.lower(), batch_id))
             if cur.rowcount != 1:
                 raise StoreError(f"batch {batch_id} of {contract} is not pending finalisation")
+
+    def challenges(self, chain_id: int, contract: str, state: str | None = "open") -> list[Challenge]:
+        rows = self.db.execute(
+            "SELECT batch_id, entry, resolve_by, state FROM challenges WHERE chain_id=? AND contract=? "
+            "AND (? IS NULL OR state=?) ORDER BY batch_id, entry", (chain_id, contract.lower(), state, state))
+        return [Challenge(*row) for row in rows]
+
+    def challenge_counts(self) -> dict[str, int]:
+        """Challenged entries seen waiting for a ruling (``open``) or settled (``closed``)."""
+        counts = dict.fromkeys(("open", "closed"), 0)
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM challenges GROUP BY state"):
+            counts[state] = n
+        return counts
+
+    def mark_challenge_closed(self, chain_id: int, contract: str, batch_id: int, entry: int,
+                              tx_hash: str | None) -> None:
+        with self.tx() as db:
+            cur = db.execute("UPDATE challenges SET state='closed', tx_hash=? WHERE chain_id=? "
+                             "AND contract=? AND batch_id=? AND entry=? AND state='open'",
+                             (tx_hash, chain_id, contract.lower(), batch_id, entry))
+            if cur.rowcount != 1:
+                raise StoreError(f"entry {entry} of batch {batch_id} of {contract} has no open challenge")

@@ -1,5 +1,6 @@
-"""The finaliser reads ``BatchAccepted`` in requests of at most the network's ``max_log_range`` blocks,
-from the MeteringOracle's deployment block, and finds every pending batch across many blocks."""
+"""The finaliser reads ``BatchAccepted`` and ``ReportChallenged`` in requests of at most the network's
+``max_log_range`` blocks, from the MeteringOracle's deployment block, and finds every pending batch across
+many blocks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from log_requests import getlogs_recorded
 from metering_world import oracle_of, report, submit
 
 from gpubarter.chain.logs import block_ranges
+from gpubarter.deploy_plan import WAD
 from oracle.finalize import Finalizer
 from oracle.store import MeterStore
 
@@ -19,7 +21,7 @@ TINY = 2
 
 
 def test_the_finaliser_scans_in_bounded_requests_from_the_oracles_block(world: World, tmp_path: Path) -> None:
-    world.gov.sender.transact(oracle_of(world).functions.setChallengeParams(PERIOD, 0, 0, 0))
+    world.gov.sender.transact(oracle_of(world).functions.setChallengeParams(PERIOD, WAD, 0, 0))
     jobs = [world.acked_job(3_600) for _ in range(2)]
     for job in jobs:
         world.w3.provider.make_request("anvil_mine", [5])
@@ -33,7 +35,8 @@ def test_the_finaliser_scans_in_bounded_requests_from_the_oracles_block(world: W
         with getlogs_recorded(world.w3) as seen:
             pending = fin.scan()
         assert sorted(f.entries[0][0] for f in pending) == sorted(jobs)
-        assert start > 0 and seen.ranges == list(block_ranges(start, head, TINY))
+        # Each range is read for BatchAccepted, then for ReportChallenged.
+        assert start > 0 and seen.ranges == [r for r in block_ranges(start, head, TINY) for _event in (1, 2)]
         assert store.cursor(world.w3.eth.chain_id, fin.contract) == head + 1
         world.travel(PERIOD)
         assert fin.pump() == 2

@@ -19,6 +19,7 @@ from compute_world import World
 from metering_world import oracle_of
 
 from gpubarter.chain.accounts import dev_account
+from gpubarter.deploy_plan import WAD
 from gpubarter.deployments import save_deployment
 from gpubarter.testing import wait_for
 from oracle.reports import gpu_id
@@ -167,7 +168,7 @@ def test_with_a_challenge_period_credits_burn_only_after_the_daemon_finalises(
     world: World, env: dict[str, str], tmp_path: Path
 ) -> None:
     oracle = oracle_of(world)
-    world.gov.sender.transact(oracle.functions.setChallengeParams(PERIOD_S, 0, 0, 0))
+    world.gov.sender.transact(oracle.functions.setChallengeParams(PERIOD_S, WAD, 0, 0))
     job = world.acked_job(3_600)
     burned_before = world.holder.series(world.series_id).burned
     db = tmp_path / "meter.sqlite"

@@ -158,8 +158,21 @@ def test_signer_set_governance(world: World, accounts: list[Sender]) -> None:
             "MeteringOracleInvalidSignerSet", set_)
     reverts(lambda: world.other.sender.transact(oracle.functions.setSigners([a], 1)),
             "AccessControlUnauthorizedAccount", set_)
-    reverts(lambda: world.gov.sender.transact(oracle.functions.setChallengeParams(8 * 86_400, 0, 0, 0)),
-            "MeteringOracleInvalidChallengePeriod", oracle.functions.challengePeriod().call)
+    params = (oracle.functions.challengePeriod().call, oracle.functions.bonds().call)
+    assert oracle.functions.bonds().call() == [WAD, 0, 0]  # a challenge is never free, from the start
+    reverts(lambda: world.gov.sender.transact(oracle.functions.setChallengeParams(8 * 86_400, WAD, 0, 0)),
+            "MeteringOracleInvalidChallengePeriod", *params)
+    reverts(lambda: world.gov.sender.transact(oracle.functions.setChallengeParams(PERIOD, 0, 0, 0)),
+            "MeteringOracleZero", *params)
+    reverts(lambda: world.other.sender.transact(oracle.functions.setChallengeParams(PERIOD, WAD, 0, 0)),
+            "AccessControlUnauthorizedAccount", *params)
+    # A period beyond Jobs' settlement grace would land usage after jobs can settle.
+    grace = world.gov.jobs.functions.settlementGrace().call()
+    too_long = oracle.functions.setChallengeParams(grace + 1, WAD, 0, 0)
+    reason = reverts(lambda: world.gov.sender.transact(too_long), "MeteringOracleGraceTooShort", *params)
+    assert reason == f"MeteringOracleGraceTooShort(challengePeriod={grace + 1}, grace={grace})"
+    world.gov.sender.transact(oracle.functions.setChallengeParams(grace, WAD, 0, 0))
+    assert oracle.functions.challengePeriod().call() == grace
 
 
 def _optimistic(w: World) -> None:
@@ -201,50 +214,98 @@ def test_pending_until_challenge_period_passes(world: World) -> None:
             "MeteringOracleBatchFinal", lambda: _used(world, job))
 
 
-def test_upheld_challenge_voids_report_and_slashes_signers(world: World) -> None:
+def _holds(w: World, job_id: int) -> int:
+    return w.holder.jobs.functions.holdsOf(job_id).call()
+
+
+def test_upheld_challenge_voids_only_its_entry_and_slashes_signers(world: World) -> None:
     _optimistic(world)
     oracle = oracle_of(world)
     job, other_job = world.acked_job(3_600), world.acked_job(3_600)
     result = submit(world, [report(world, job, 5_000), report(world, other_job, 2_000)], [world.gov.sender])
     entries, batch = entries_of(world, result), oracle.functions.batchCount().call()
     holder_cpt = world.holder.cpt_balance()
-    observe = (world.holder.cpt_balance, lambda: oracle.functions.challengeOf(batch, 0).call())
+    observe = (world.holder.cpt_balance, lambda: oracle.functions.challengeOf(batch, 0).call(),
+               lambda: _holds(world, job))
     reverts(lambda: world.other.sender.transact(oracle.functions.challenge(batch, entries, 0)),
             "MeteringOracleNotHolder", *observe)
     reverts(lambda: world.holder.sender.transact(oracle.functions.challenge(batch, entries, 2)),
             "MeteringOracleUnknownEntry", *observe)
-    world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0))
+    forged = [(job, 6), entries[1]]
+    reverts(lambda: world.holder.sender.transact(oracle.functions.challenge(batch, forged, 0)),
+            "MeteringOracleEntriesMismatch", *observe)
+    challenged = world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0))
+    assert [(e["batchId"], e["index"], e["bond"])
+            for e in events(oracle, "ReportChallenged", challenged)] == [(batch, 0, CHALLENGE_BOND)]
     assert world.holder.cpt_balance() == holder_cpt - CHALLENGE_BOND
+    assert _holds(world, job) == 1 and oracle.functions.batchOf(batch).call()[1] == 1  # one open challenge
     reverts(lambda: world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0)),
             "MeteringOracleChallengeStatus", *observe)
+    # The period over, the batch finalises without the challenged entry: the other job's usage applies.
     world.travel(PERIOD)
-    reverts(lambda: world.other.sender.transact(oracle.functions.finalize(batch, entries)),
-            "MeteringOracleNotFinalizable", lambda: _used(world, job))
-    reverts(lambda: world.other.sender.transact(oracle.functions.resolve(batch, 0, True)),
-            "AccessControlUnauthorizedAccount", *observe)
-    world.gov.sender.transact(oracle.functions.resolve(batch, 0, True))
-    assert world.holder.cpt_balance() == holder_cpt + SLASH
-    assert oracle.functions.bondOf(world.gov.sender.address).call() == SIGNER_BOND - SLASH
     world.other.sender.transact(oracle.functions.finalize(batch, entries))
     assert (_used(world, job), _used(world, other_job)) == (0, 2)
+    reverts(lambda: world.other.sender.transact(oracle.functions.resolve(batch, 0, True)),
+            "AccessControlUnauthorizedAccount", *observe)
+    resolved = world.gov.sender.transact(oracle.functions.resolve(batch, 0, True))
+    assert [(e["index"], e["upheld"], e["slashed"])
+            for e in events(oracle, "ChallengeResolved", resolved)] == [(0, True, SLASH)]
+    assert world.holder.cpt_balance() == holder_cpt + SLASH  # the bond back plus the signer's slash
+    assert oracle.functions.bondOf(world.gov.sender.address).call() == SIGNER_BOND - SLASH
+    assert oracle.functions.challengeOf(batch, 0).call() == [3, world.holder.sender.address]  # Upheld
+    # The voided entry never bills, and the job is free to settle again.
+    assert (_used(world, job), _used(world, other_job), _holds(world, job)) == (0, 2, 0)
+    reverts(lambda: world.gov.sender.transact(oracle.functions.resolve(batch, 0, False)),
+            "MeteringOracleChallengeStatus", *observe)
 
 
-def test_rejected_challenge_forfeits_the_bond(world: World) -> None:
+def test_rejected_challenge_bills_the_entry_and_forfeits_the_bond(world: World) -> None:
     _optimistic(world)
     oracle = oracle_of(world)
     job = world.acked_job(3_600)
     result = submit(world, [report(world, job, 5_000)], [world.gov.sender])
     entries, batch = entries_of(world, result), oracle.functions.batchCount().call()
     world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0))
-    treasury = world.gov.cpt_balance()
+    treasury, holder_cpt = world.gov.cpt_balance(), world.holder.cpt_balance()
     world.gov.sender.transact(oracle.functions.resolve(batch, 0, False))
-    assert world.gov.cpt_balance() == treasury + CHALLENGE_BOND
+    assert world.gov.cpt_balance() == treasury + CHALLENGE_BOND and world.holder.cpt_balance() == holder_cpt
     assert oracle.functions.bondOf(world.gov.sender.address).call() == SIGNER_BOND
+    assert (_used(world, job), _holds(world, job)) == (5, 0)  # billed by the ruling, within the period
     reverts(lambda: world.gov.sender.transact(oracle.functions.resolve(batch, 0, True)),
-            "MeteringOracleChallengeStatus", world.gov.cpt_balance)
+            "MeteringOracleChallengeStatus", world.gov.cpt_balance, lambda: _used(world, job))
     world.travel(PERIOD)
     world.other.sender.transact(oracle.functions.finalize(batch, entries))
-    assert _used(world, job) == 5
+    assert _used(world, job) == 5  # finalize leaves the ruled entry alone: billed once
+
+
+def test_unruled_challenge_lapses_after_resolve_by(world: World) -> None:
+    _optimistic(world)
+    oracle = oracle_of(world)
+    job = world.acked_job(3_600)
+    result = submit(world, [report(world, job, 5_000)], [world.gov.sender])
+    entries, batch = entries_of(world, result), oracle.functions.batchCount().call()
+    final_at = oracle.functions.batchOf(batch).call()[0]
+    assert oracle.functions.resolveByOf(batch).call() == final_at + PERIOD
+    holder_cpt = world.holder.cpt_balance()
+    world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0))
+    world.travel(PERIOD)
+    world.other.sender.transact(oracle.functions.finalize(batch, entries))
+    observe = (world.holder.cpt_balance, lambda: _used(world, job), lambda: _holds(world, job),
+               lambda: oracle.functions.challengeOf(batch, 0).call())
+    reverts(lambda: world.other.sender.transact(oracle.functions.lapse(batch, 0)),
+            "MeteringOracleRulingWindow", *observe)
+    world.travel_to(oracle.functions.resolveByOf(batch).call() + 1)
+    reverts(lambda: world.gov.sender.transact(oracle.functions.resolve(batch, 0, True)),
+            "MeteringOracleRulingWindow", *observe)
+    lapsed = world.other.sender.transact(oracle.functions.lapse(batch, 0))
+    assert events(oracle, "ChallengeLapsed", lapsed) == [{"batchId": batch, "index": 0}]
+    assert oracle.functions.challengeOf(batch, 0).call() == [4, world.holder.sender.address]  # Lapsed
+    assert world.holder.cpt_balance() == holder_cpt  # the bond back
+    assert (_used(world, job), _holds(world, job)) == (5, 0)  # the entry billed
+    reverts(lambda: world.other.sender.transact(oracle.functions.lapse(batch, 0)),
+            "MeteringOracleChallengeStatus", *observe)
+    reverts(lambda: world.other.sender.transact(oracle.functions.lapse(batch, 1)),
+            "MeteringOracleChallengeStatus", *observe)
 
 
 def test_challenge_after_the_period_refused(world: World) -> None:
@@ -266,6 +327,10 @@ def test_signer_bond_locked_while_signing(world: World, accounts: list[Sender]) 
     reverts(withdraw_one, "MeteringOracleBondLocked", bond)
     world.gov.sender.transact(oracle.functions.setSigners([accounts[6].address], 1))
     reverts(withdraw_one, "MeteringOracleBondLocked", bond)
+    # A batch it signed may still be challenged for one period and ruled on for another.
     world.travel(PERIOD)
+    reverts(withdraw_one, "MeteringOracleBondLocked", bond)
+    world.travel(PERIOD)
+    cpt = world.gov.cpt_balance()
     world.gov.sender.transact(oracle.functions.withdrawBond(SIGNER_BOND))
-    assert bond() == 0
+    assert bond() == 0 and world.gov.cpt_balance() == cpt + SIGNER_BOND

@@ -1,4 +1,5 @@
-"""The meter's SQLite store: durable settings, the queue's state machine, job processes."""
+"""The meter's SQLite store: durable settings, the queue's state machine, job processes, the batches and
+challenges the finaliser follows."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from oracle.attribution import Increment
 from oracle.errors import JobError, StoreError
 from oracle.jobs import ProcessTracker, register_pid, start_time
 from oracle.reports import UsageReport
-from oracle.store import MeterStore
+from oracle.store import Challenge, Finalization, MeterStore
 
 TX = "0x" + "ab" * 32
 
@@ -101,6 +102,24 @@ def test_illegal_queue_moves_are_refused_and_change_nothing(store: MeterStore, b
 def test_unknown_queue_state_is_refused(store: MeterStore) -> None:
     with pytest.raises(StoreError, match="unknown batch state"):
         store.batches("lost")
+
+
+def test_challenges_are_recorded_with_the_cursor_and_closed_once(store: MeterStore) -> None:
+    contract = "0x" + "1A" * 20
+    store.add_finalizations(31337, contract, [Finalization(4, 100, ((7, 3),), "pending")], 50,
+                            [Challenge(4, 0, 160, "open")])
+    # Found again (a rescan after a crash): recorded once.
+    store.add_finalizations(31337, contract, [], 60, [Challenge(4, 0, 160, "open")])
+    assert store.cursor(31337, contract) == 60
+    assert store.challenges(31337, contract.lower()) == [Challenge(4, 0, 160, "open")]
+    assert store.challenge_counts() == {"open": 1, "closed": 0}
+    store.mark_challenge_closed(31337, contract, 4, 0, TX)
+    assert store.challenges(31337, contract) == []
+    assert store.challenges(31337, contract, None) == [Challenge(4, 0, 160, "closed")]
+    for batch_id, entry in ((4, 0), (4, 1), (5, 0)):  # closed already; never challenged
+        with pytest.raises(StoreError, match="has no open challenge"):
+            store.mark_challenge_closed(31337, contract, batch_id, entry, None)
+    assert store.challenge_counts() == {"open": 0, "closed": 1}
 
 
 def test_a_process_belongs_to_one_job_only(store: MeterStore) -> None:
