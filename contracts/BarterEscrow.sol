@@ -33,7 +33,10 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
 
     uint256 private _dealCount;
     mapping(uint256 dealId => BarterTypes.Deal) private _deals;
-    mapping(uint256 dealId => mapping(uint256 step => bytes32 releaseHash)) private _releases;
+    /// @dev Per released step, one word: keccak256(abi.encode(R.x, R.y, c)) with its low 40 bits replaced by the
+    /// release time (a 216-bit hash stays collision-resistant; one slot keeps release within its gas budget).
+    mapping(uint256 dealId => mapping(uint256 step => bytes32 record)) private _releases;
+    uint256 private constant TIME_MASK = (1 << 40) - 1;
 
     /*//////////////////////////////////////////////////////////////////////////
                                     CONSTRUCTOR
@@ -93,13 +96,22 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBarterEscrow
-    function settlesAt(uint256 dealId) public view override returns (uint256) {
-        return uint256(_existing(dealId).end) + _jobs.maxSettlementGrace();
+    function settlesAt(uint256 dealId) public view override returns (uint256 at) {
+        BarterTypes.Deal storage d = _existing(dealId);
+        at = uint256(d.end) + _jobs.maxSettlementGrace();
+        // The provider keeps one key timeout to dispute the last key released.
+        uint256 disputable = d.released == 0 ? 0 : _releasedAt(dealId, d.released) + d.keyTimeout;
+        if (disputable > at) at = disputable;
     }
 
     /// @inheritdoc IBarterEscrow
     function releaseHashOf(uint256 dealId, uint256 step) external view override returns (bytes32) {
-        return _releases[dealId][step];
+        return _releases[dealId][step] & ~bytes32(TIME_MASK);
+    }
+
+    /// @inheritdoc IBarterEscrow
+    function releasedAtOf(uint256 dealId, uint256 step) external view override returns (uint256) {
+        return _releasedAt(dealId, step);
     }
 
     /*//////////////////////////////////////////////////////////////////////////
@@ -212,7 +224,7 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         uint256 delivered = _requireDue(dealId, d, step);
 
         // Effect: record the sealed key; restart the clock at once when the next step is due already.
-        _releases[dealId][step] = keccak256(abi.encode(rx, ry, c));
+        _releases[dealId][step] = _record(rx, ry, c) | bytes32(block.timestamp);
         // Overflow not possible: step <= K, a uint16.
         d.released = uint16(step);
         d.dueSince = delivered * d.steps >= (step + 1) * d.gpuSeconds && step < d.steps ? uint40(block.timestamp) : 0;
@@ -235,8 +247,9 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         BarterTypes.Deal storage d = _existing(dealId);
         if (d.provider != msg.sender) revert EscrowNotProvider(dealId, msg.sender);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Accepted);
-        if (_releases[dealId][step] == bytes32(0)) revert EscrowStepNotReleased(dealId, step);
-        if (_releases[dealId][step] != keccak256(abi.encode(rx, ry, c))) revert EscrowReleaseMismatch(dealId, step);
+        bytes32 record = _releases[dealId][step];
+        if (record == bytes32(0)) revert EscrowStepNotReleased(dealId, step);
+        if (record & ~bytes32(TIME_MASK) != _record(rx, ry, c)) revert EscrowReleaseMismatch(dealId, step);
         _checkSecret(dealId, d.keyHash, secret, px, py);
         bool providerWon = _keyIsWrong(d.datasetId, step, secret, rx, ry, c);
 
@@ -285,7 +298,7 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
         // gets the full key timeout.
         BarterTypes.Deal storage d = _existing(dealId);
         _requireStatus(dealId, d, BarterTypes.DealStatus.Accepted);
-        uint256 at = settlesAt(dealId);
+        uint256 at = settlesAt(dealId); // the delivered total is final and the last key disputable no more
         uint256 seriesId = d.seriesId;
         if (block.timestamp < at) revert EscrowNotSettleable(dealId, at);
         uint256 held = _jobs.seriesHoldsOf(seriesId);
@@ -306,6 +319,15 @@ contract BarterEscrow is IBarterEscrow, ReentrancyGuardTransient {
     /*//////////////////////////////////////////////////////////////////////////
                                 INTERNAL FUNCTIONS
     //////////////////////////////////////////////////////////////////////////*/
+
+    /// @dev keccak256(abi.encode(rx, ry, c)) with its low 40 bits cleared (where a record keeps the release time).
+    function _record(uint256 rx, uint256 ry, bytes32 c) private pure returns (bytes32) {
+        return keccak256(abi.encode(rx, ry, c)) & ~bytes32(TIME_MASK);
+    }
+
+    function _releasedAt(uint256 dealId, uint256 step) private view returns (uint256) {
+        return uint256(_releases[dealId][step]) & TIME_MASK;
+    }
 
     function _existing(uint256 dealId) private view returns (BarterTypes.Deal storage d) {
         d = _deals[dealId];

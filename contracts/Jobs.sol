@@ -162,6 +162,9 @@ contract Jobs is IJobs, AccessControl, Pausable {
         if (status != ComputeTypes.JobStatus.Acknowledged && status != ComputeTypes.JobStatus.Closing) {
             revert JobsInvalidStatus(jobId, status);
         }
+        // Past its cutoff no entry of the job could apply any more (a batch final later skips it): nothing to hold,
+        // and a hold must not let usage reach a series whose delivered total is already final.
+        if (block.timestamp >= job.cutoff) revert JobsUsageTooLate(jobId, job.cutoff);
 
         // Effect: the job and its series wait for the challenged entry.
         uint256 holds = _holds[jobId] + 1;

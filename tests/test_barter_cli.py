@@ -226,6 +226,10 @@ def test_deal_settle_says_from_when_and_what_is_missing_then_returns_the_bond(
     assert status() == before
 
     ew.release(deal_id, 2)
+    # The provider keeps one key timeout to dispute the key just released.
+    later = gpubarter(OTHER, "deal", "settle", deal, ok=False)
+    assert f"can settle from {fmt_time(ew.settles_at(deal_id))}" in later and "dispute the last key" in later
+    ew.travel_to(ew.settles_at(deal_id))
     out = gpubarter(OTHER, "deal", "settle", deal)
     assert f"settled deal {deal_id}" in out and f"returned to {ew.coop}" in out
     assert status() == (5, before[1] + BOND)

@@ -23,7 +23,6 @@ from web3.contract.contract import ContractFunction
 
 from gpubarter.chain.revert import decode_revert, error_name
 from gpubarter.deploy_plan import WAD
-from gpubarter.errors import TransactionReverted
 from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient
 from gpubarter.protocol.types import JobStatus
@@ -160,6 +159,9 @@ def test_h3a_cooperative_cannot_settle_before_usage_measured_in_the_window_lands
         sealed = ew.release(deal_id, 1)
         key = sealing.open_sealed(ew.pairs[deal_id].secret, sealed, 1)
         assert sealing.commitment(key) == ew.gov.datasets.functions.commitment(ew.dataset_id, 0).call()
+        # The provider keeps one key timeout to dispute the key just released.
+        reverts(lambda: ew.admin.settle(deal_id), "EscrowNotSettleable", *watch)
+        ew.travel_to(ew.settles_at(deal_id))
         ew.admin.settle(deal_id)
         assert status(ew, deal_id) == SETTLED and ew.cpt(ew.coop) == coop_before + BOND
         assert ew.cpt(ew.provider.sender.address) == provider_before
@@ -182,16 +184,21 @@ def test_h3b_provider_cannot_land_usage_and_settle_in_one_block(ew: EscrowWorld)
     at = ew.settles_at(deal_id)
     assert at == end + grace  # the first second no usage lands (the jobs' cutoff)
 
+    # A challenged entry (measured in time) is held before the cutoff, to be ruled on later.
+    ew.meter.sender.transact(jobs.hold(second))
     # The last second usage lands: the provider's usage and its settle in one block.
     outcome = same_block(ew, at - 1, (ew.meter, jobs.applyUsage(first, STEP)),
                          (ew.provider, escrow.settle(deal_id)))
     assert outcome == [None, "EscrowNotSettleable"]
     ew.release(deal_id, 1)  # the cooperative releases the key that fell due
-    # A challenged entry can still land later (it was measured in time): held, then ruled on.
-    ew.meter.sender.transact(jobs.hold(second))
+    # No hold once the job's cutoff has passed: nothing could apply any more.
+    ew.travel_to(at)
+    reverts(lambda: ew.meter.sender.transact(jobs.hold(second)), "JobsUsageTooLate",
+            lambda: ew.gov.jobs.functions.seriesHoldsOf(series_id).call())
 
     coop_before, provider_before = ew.cpt(ew.coop), ew.cpt(ew.provider.sender.address)
-    outcome = same_block(ew, at + 1, (ew.provider, escrow.settle(deal_id)),
+    # From the release on, the provider has one key timeout to dispute key 1: settling waits for it too.
+    outcome = same_block(ew, ew.settles_at(deal_id) + 1, (ew.provider, escrow.settle(deal_id)),
                          (ew.meter, jobs.releaseHold(second, STEP)), (ew.provider, escrow.settle(deal_id)))
     assert outcome == ["EscrowUsageHeld", None, "EscrowKeysOutstanding"]
     assert status(ew, deal_id) == ACCEPTED and ew.cpt(ew.escrow.address) == BOND
@@ -204,15 +211,15 @@ def test_h3b_provider_cannot_land_usage_and_settle_in_one_block(ew: EscrowWorld)
     reverts(lambda: ew.provider.claim_key_timeout(deal_id), "EscrowKeyTimeoutNotReached",
             lambda: status(ew, deal_id), lambda: ew.cpt(ew.escrow.address))
     ew.release(deal_id, 2)
+    ew.travel_to(ew.settles_at(deal_id))
     ew.provider.settle(deal_id)
     assert status(ew, deal_id) == SETTLED
     assert ew.cpt(ew.coop) == coop_before + BOND and ew.cpt(ew.provider.sender.address) == provider_before
 
 
-@pytest.mark.xfail(strict=True, raises=TransactionReverted,
-                   reason="contract bug (reported): settle may follow a release in one block, so a wrong "
-                          "key released from settlesAt on can never be disputed (EscrowInvalidStatus)")
 def test_h3_a_wrong_key_released_in_the_settling_block_can_still_be_disputed(ew: EscrowWorld) -> None:
+    """Found while writing these tests: a release moves settlesAt one key timeout later, so the
+    cooperative cannot release a wrong key and settle before the provider can dispute it."""
     deal_id, series_id = ew.accepted()
     ew.deliver(series_id, STEP)  # step 1 is due; its key is not released yet
     wrong = ew.seal(deal_id, 1, key=b"\x07" * 32)
@@ -220,9 +227,12 @@ def test_h3_a_wrong_key_released_in_the_settling_block_can_still_be_disputed(ew:
     before = ew.cpt(ew.provider.sender.address)
 
     # The attack: once the deal can settle, release a wrong key and settle in the same block.
-    same_block(ew, ew.settles_at(deal_id), (ew.admin, coop.release(deal_id, 1, *wrong.r_point, wrong.c)),
-               (ew.admin, ew.escrow.functions.settle(deal_id)))
-    assert ew.gov.deal_info(deal_id).released == 1
+    at = ew.settles_at(deal_id)
+    errors = same_block(ew, at, (ew.admin, coop.release(deal_id, 1, *wrong.r_point, wrong.c)),
+                        (ew.admin, ew.escrow.functions.settle(deal_id)))
+    assert errors[0] is None and errors[1] is not None and errors[1].startswith("EscrowNotSettleable"), errors
+    info = ew.gov.deal_info(deal_id)
+    assert info.released == 1 and ew.settles_at(deal_id) == at + info.key_timeout_s
     # The provider must still be able to dispute the key and win the bond.
     ew.provider.dispute(deal_id, 1, ew.pairs[deal_id], wrong)
     assert status(ew, deal_id) == FAULTED and ew.cpt(ew.provider.sender.address) == before + BOND

@@ -135,7 +135,8 @@ interface IBarterEscrow {
     function MIN_KEY_TIMEOUT() external view returns (uint32);
 
     /// @notice When deal `dealId` can settle at the earliest: its window end plus Jobs' largest settlement
-    /// grace (no usage of its series lands later, unless held by a challenge).
+    /// grace (no usage of its series lands later, unless held by a challenge), and no sooner than one key
+    /// timeout after the last key was released (the provider's time to dispute it).
     function settlesAt(uint256 dealId) external view returns (uint256);
 
     /// @notice The smallest bond, in CPT wei, a cooperative may post with an offer.
@@ -153,8 +154,12 @@ interface IBarterEscrow {
     /// @notice The number of steps of deal `dealId` due now (0..K), from the series' delivered total.
     function dueSteps(uint256 dealId) external view returns (uint256);
 
-    /// @notice `keccak256(abi.encode(rx, ry, c))` of the key released for step `step`; zero if none.
+    /// @notice `keccak256(abi.encode(rx, ry, c))` of the key released for step `step` with its low 40 bits
+    /// cleared (the escrow keeps the release time there); zero if none.
     function releaseHashOf(uint256 dealId, uint256 step) external view returns (bytes32);
+
+    /// @notice When the key of step `step` of deal `dealId` was released (0 if not).
+    function releasedAtOf(uint256 dealId, uint256 step) external view returns (uint256);
 
     /*//////////////////////////////////////////////////////////////////////////
                                 NON-CONSTANT FUNCTIONS

@@ -218,7 +218,7 @@ interface IJobs is IAccessControl {
     /// @dev Emits {UsageHeld}.
     ///
     /// Requirements:
-    /// - The caller must have `METERING_ROLE`; the job must be `Acknowledged` or `Closing`.
+    /// - The caller must have `METERING_ROLE`; the job must be `Acknowledged` or `Closing`, before its cutoff.
     function hold(uint256 jobId) external;
 
     /// @notice Releases one hold of job `jobId` and bills `gpuSeconds` of its usage (0 for a voided entry)

@@ -182,8 +182,8 @@ def why_not_settleable(info: DealInfo, check: SettleCheck) -> str | None:
     deal_id = info.deal_id
     if check.now < check.settles_at:
         return (f"deal {deal_id} can settle from {fmt_time(check.settles_at)}: its window ends "
-                f"{fmt_time(info.end)}, and usage measured in it may land until the jobs' settlement grace "
-                "is over")
+                f"{fmt_time(info.end)}, usage measured in it may land until the jobs' settlement grace "
+                "is over, and the provider has one key timeout to dispute the last key released")
     if check.held:
         return (f"deal {deal_id} cannot settle yet: {check.held} challenged usage entries of series "
                 f"{info.series_id} are held until the metering oracle rules on them")
