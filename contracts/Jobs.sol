@@ -46,7 +46,8 @@ contract Jobs is IJobs, AccessControl, Pausable {
 
     /// @param admin Receives `DEFAULT_ADMIN_ROLE` and `PAUSER_ROLE`.
     /// @param credits_ The credits contract (grant this contract its `JOBS_ROLE`).
-    /// @param settlementGrace_ Seconds late usage may still settle (at least twice the metering challenge period).
+    /// @param settlementGrace_ Seconds late usage may still settle: at least the metering challenge period plus the
+    /// time to submit and finalise a batch (the oracle refuses a period above it).
     constructor(address admin, IComputeCredits credits_, uint40 settlementGrace_) {
         if (address(credits_) == address(0)) revert JobsZeroAddress();
         credits = credits_;
@@ -148,7 +149,9 @@ contract Jobs is IJobs, AccessControl, Pausable {
     }
 
     /// @inheritdoc IJobs
-    function applyUsage(uint256 jobId, uint256 gpuSeconds) external override whenNotPaused onlyRole(METERING_ROLE) {
+    /// @dev Not pausable: the clock of cutoffs and claims runs on during a pause, so usage measured in time must
+    /// land during it too (an emergency stop of metering is the oracle's signer set, not this pause).
+    function applyUsage(uint256 jobId, uint256 gpuSeconds) external override onlyRole(METERING_ROLE) {
         // Check and effect: bill the job.
         (uint256 seriesId, uint256 applied, uint256 used) = _bill(jobId, gpuSeconds, true);
         _burnDelivered(jobId, seriesId, gpuSeconds, applied, used);
@@ -174,12 +177,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
     }
 
     /// @inheritdoc IJobs
-    function releaseHold(uint256 jobId, uint256 gpuSeconds)
-        external
-        override
-        whenNotPaused
-        onlyRole(METERING_ROLE)
-    {
+    function releaseHold(uint256 jobId, uint256 gpuSeconds) external override onlyRole(METERING_ROLE) {
         // Check: a held job.
         ComputeTypes.Job storage job = _existing(jobId);
         uint256 holds = _holds[jobId];
@@ -214,12 +212,7 @@ contract Jobs is IJobs, AccessControl, Pausable {
     }
 
     /// @inheritdoc IJobs
-    function applyUsageBatch(ComputeTypes.Usage[] calldata usage)
-        external
-        override
-        whenNotPaused
-        onlyRole(METERING_ROLE)
-    {
+    function applyUsageBatch(ComputeTypes.Usage[] calldata usage) external override onlyRole(METERING_ROLE) {
         uint256 count = usage.length;
         if (count == 0 || count > MAX_USAGE_BATCH) revert JobsBatchSize(count);
         uint256[] memory billed = new uint256[](count); // per entry: applied | used << 128

@@ -230,11 +230,15 @@ PAUSING: tuple[Pausing, ...] = (
         "jobs",
         paused=(
             ("holder", lambda w: w.holder.jobs.functions.open(w.series_id, 1, SPEC)),
-            ("meter", lambda w: w.meter.jobs.functions.applyUsage(1, 1)),
-            ("meter", lambda w: w.meter.jobs.functions.applyUsageBatch([(1, 1)])),
             ("provider", lambda w: w.provider.jobs.functions.acknowledge(1)),
         ),
-        working=(("holder", lambda w: w.holder.jobs.functions.close(1)),),
+        # Metering goes on (usage measured in time must land before the cutoff; the clock runs on), and so
+        # do the holder's exits. Job 2 is acknowledged before the pause.
+        working=(
+            ("meter", lambda w: w.meter.jobs.functions.applyUsage(2, 1)),
+            ("meter", lambda w: w.meter.jobs.functions.applyUsageBatch([(2, 1)])),
+            ("holder", lambda w: w.holder.jobs.functions.close(1)),
+        ),
     ),
 )
 
@@ -242,6 +246,7 @@ PAUSING: tuple[Pausing, ...] = (
 @pytest.mark.parametrize("p", PAUSING, ids=lambda p: p.contract)
 def test_pause_stops_entry_points_and_unpause_restores_them(world: World, p: Pausing) -> None:
     world.open_job(100)  # job 1, for the Jobs entry points
+    world.acked_job(100)  # job 2, acknowledged: metering works while paused
     contract = getattr(world.gov, p.contract).functions
     world.gov.sender.transact(contract.pause())
     assert contract.paused().call()

@@ -205,7 +205,8 @@ interface IJobs is IAccessControl {
     /// credits' {IERC1155-TransferSingle}.
     ///
     /// Requirements:
-    /// - The contract must not be paused; the caller must have `METERING_ROLE`.
+    /// - The caller must have `METERING_ROLE` (works while paused: usage measured in time must land before the
+    ///   job's cutoff, and the clock runs on during a pause).
     /// - `gpuSeconds` must be greater than zero.
     /// - The job must be `Acknowledged` or `Closing` (in its settlement grace). Usage arriving after
     ///   the job was closed, served or refunded is refused.
@@ -226,7 +227,8 @@ interface IJobs is IAccessControl {
     /// @dev Emits {UsageHeld}, and {UsageApplied} when something is billed.
     ///
     /// Requirements:
-    /// - The contract must not be paused; the caller must have `METERING_ROLE`.
+    /// - The caller must have `METERING_ROLE` (works while paused: usage measured in time must land before the
+    ///   job's cutoff, and the clock runs on during a pause).
     /// - The job must be held.
     function releaseHold(uint256 jobId, uint256 gpuSeconds) external;
 
@@ -275,7 +277,8 @@ interface IJobs is IAccessControl {
     /// - The caller must have `DEFAULT_ADMIN_ROLE`; the grace must be at most 30 days.
     function setSettlementGrace(uint40 settlementGrace_) external;
 
-    /// @notice Pauses opening, acknowledging and metering. Closing and claiming keep working.
+    /// @notice Pauses opening and acknowledging jobs. Metering, closing and claiming keep working: a pause
+    /// never keeps usage measured in time from landing before a job's cutoff, nor a holder from its exit.
     /// @dev Requirements: the caller must have `PAUSER_ROLE`.
     function pause() external;
 
