@@ -1,6 +1,6 @@
 """Install the project's Node tools from the committed lockfile, once.
 
-``ensure_node_tools()`` is called by every command that needs anvil, solc or the
+``ensure_node_tools()`` is called by every command that needs anvil, forge, solc or the
 OpenZeppelin sources. It runs ``npm install`` from ``package-lock.json`` into the
 project's own ``node_modules/`` when the tools are missing or the lockfile changed,
 and says so on stderr. (``npm ci`` is not used: npm 11 leaves the other platforms'
@@ -75,25 +75,39 @@ def npm_install(folder: Path, *, what: str, installed: Callable[[Path], bool],
 
 def ensure_node_tools(*, quiet: bool = False) -> Path:
     """Make sure ``node_modules/`` matches ``package-lock.json``; return its path."""
-    modules = npm_install(paths.project_root(), what="Node tools (anvil, solc, OpenZeppelin)",
-                          installed=lambda m: _anvil_path(m).is_file(), quiet=quiet)
+    modules = npm_install(paths.project_root(), what="Node tools (anvil, forge, solc, OpenZeppelin)",
+                          installed=lambda m: all(_foundry_path(m, t).is_file() for t in _FOUNDRY_TOOLS),
+                          quiet=quiet)
     return modules
 
 
-def _platform_package() -> str:
+#: Foundry's binaries installed from npm (`@foundry-rs/<tool>`, with one package per platform).
+_FOUNDRY_TOOLS = ("anvil", "forge")
+
+
+def _platform_package(tool: str) -> str:
     osname = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, sys.platform)
     machine = os.uname().machine if hasattr(os, "uname") else "x86_64"
     arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
-    return f"anvil-{osname}-{arch}"
+    return f"{tool}-{osname}-{arch}"
 
 
-def _anvil_path(modules: Path) -> Path:
-    return modules / "@foundry-rs" / _platform_package() / "bin" / "anvil"
+def _foundry_path(modules: Path, tool: str) -> Path:
+    return modules / "@foundry-rs" / _platform_package(tool) / "bin" / tool
+
+
+def _foundry_binary(tool: str) -> Path:
+    path = _foundry_path(ensure_node_tools(), tool)
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)
+    return path
 
 
 def anvil_binary() -> Path:
     """Path of the anvil binary, installing the Node tools first if needed."""
-    path = _anvil_path(ensure_node_tools())
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
-    return path
+    return _foundry_binary("anvil")
+
+
+def forge_binary() -> Path:
+    """Path of the forge binary (the invariant suites' runner), installing the Node tools first if needed."""
+    return _foundry_binary("forge")
