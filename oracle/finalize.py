@@ -18,8 +18,10 @@ finaliser calls ``lapse`` (anyone may): the entry bills and the challenger gets 
 It is idempotent: a batch someone else finalised first (``MeteringOracleBatchFinal``) is simply
 marked final, a challenge already ruled on or lapsed (``MeteringOracleChallengeStatus``) closed.
 Any other refusal leaves the batch pending (the challenge open) and it is tried again a few seconds
-later: in particular a paused Jobs makes ``finalize`` and ``lapse`` revert (``EnforcedPause``)
-with nothing applied, and such a batch must never be recorded final.
+later: the contract reverts the whole ``finalize`` or ``lapse`` when Jobs refuses an entry for a reason
+that may pass (say governance revoked the oracle's ``METERING_ROLE``), nothing was applied, and such a
+batch must never be recorded final. A paused Jobs refuses none of them: metering is not pausable, since
+the clock of cutoffs and claims runs on during a pause.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from oracle.store import Challenge, Finalization, MeterStore
 
 #: Blocks read per ``eth_getLogs`` request unless the network says (``max_log_range``).
 LOG_CHUNK = 2_000
-#: Seconds before a batch or challenge that could not be settled (Jobs paused, node error) is tried again.
+#: Seconds before a batch or challenge that could not be settled (Jobs refused it, node error) is tried again.
 RETRY_S = 5
 
 
@@ -51,6 +53,7 @@ class Finalizer:
         self.contract = oracle.address
         self._retry_at: dict[tuple[int, int | None], int] = {}  # (batch, None) or (batch, challenged entry)
         self.lapsed = 0  # challenges this finaliser lapsed
+        self.checked_at = 0  # the time the last pass judged batches and challenges due against
 
     def scan(self) -> list[Finalization]:
         """Read new ``BatchAccepted`` and ``ReportChallenged`` events up to the confirmed head; record the
@@ -94,6 +97,7 @@ class Finalizer:
             return 0
         # The next block is at least as late as both the latest block and the wall clock.
         now = max(int(self.sender.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
+        self.checked_at = now
         done = 0
         for f in pending:
             if f.final_at <= now and self._retry_at.get((f.batch_id, None), 0) <= now:
@@ -129,7 +133,7 @@ class Finalizer:
               call: Any) -> tuple[bool, str | None]:
         """Send ``call``; returns (settled, our transaction hash). Settled without a hash when the contract
         says ``done_already`` (someone else did it); not settled, to be tried again in ``RETRY_S``, on any
-        other refusal (a paused Jobs: ``EnforcedPause``) or when the node failed."""
+        other refusal (Jobs refused an entry for a reason that may pass) or when the node failed."""
         try:
             result = self.sender.transact(call)
         except TransactionReverted as exc:

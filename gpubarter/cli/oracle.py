@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from gpubarter.cli import app
+
+if TYPE_CHECKING:
+    from oracle.store import Challenge, Finalization
 
 # GPU names, commands and notes are printed verbatim: no rich markup, no highlighting.
 console = Console(highlight=False, soft_wrap=True, markup=False)
@@ -193,10 +197,31 @@ def finalize(
         finalizer = Finalizer(store, sender, oracle, logs.setup("finalize"), sender.confirmations,
                               deployment.block_of("MeteringOracle"), log_range_for(network))
         done = finalizer.pump()
-        waiting = finalizer.store.finalizations(sender.chain_id, oracle.address)
+        waiting = store.finalizations(sender.chain_id, oracle.address)
+        open_challenges = store.challenges(sender.chain_id, oracle.address)
     finally:
         store.close()
-    console.print(f"finalised {done} batch(es); {len(waiting)} still in their challenge period or challenged")
+    console.print(_finalize_summary(done, finalizer.lapsed, waiting, open_challenges, finalizer.checked_at))
+
+
+def _finalize_summary(done: int, lapsed: int, waiting: list[Finalization], open_challenges: list[Challenge],
+                     now: int) -> str:
+    """One line on a finaliser pass at ``now``. A challenge holds back only its entry, never its batch, so
+    a batch still waiting is either in its challenge period or was due and refused (tried again next pass);
+    an open challenge either waits for the arbiter until its ``resolveBy`` or was not lapsed yet."""
+    in_period = sum(f.final_at > now for f in waiting)
+    parts = [f"finalised {done} batch(es); {in_period} still in their challenge period"]
+    if refused := len(waiting) - in_period:
+        parts.append(f"{refused} due but not finalised (see the log; tried again on the next pass)")
+    if lapsed:
+        parts.append(f"lapsed {lapsed} challenge(s) the arbiter left without a ruling")
+    ruling = sum(c.resolve_by >= now for c in open_challenges)
+    if ruling:
+        parts.append(f"{ruling} challenge(s) waiting for the arbiter's ruling")
+    if unlapsed := len(open_challenges) - ruling:
+        parts.append(f"{unlapsed} challenge(s) past their ruling window but not lapsed "
+                     "(see the log; tried again on the next pass)")
+    return "; ".join(parts)
 
 
 @oracle_app.command()
@@ -340,7 +365,11 @@ def status(
     )
     f = info["finalizations"]
     if f["pending"] or f["final"]:
-        console.print(f"on-chain batches: {f['pending']} in their challenge period, {f['final']} finalised")
+        console.print(f"on-chain batches: {f['pending']} waiting to be finalised, {f['final']} finalised")
+    c = info["challenges"]
+    if c["open"] or c["closed"]:
+        console.print(f"challenged entries: {c['open']} waiting for a ruling or a lapse, "
+                      f"{c['closed']} settled")
 
 
 @oracle_app.command()

@@ -1,10 +1,12 @@
 """The finaliser on anvil: batches become final only after the challenge period, exactly once, from a
 cursor persisted in the meter's database; someone else finalising first is fine; a challenge holds back
 only its entry, which the arbiter's ruling settles, or the finaliser's lapse once the ruling window is
-over; a paused Jobs leaves the batch pending and retried, never recorded final."""
+over; a paused Jobs holds back nothing (metering is not pausable); a refusal that may pass (a revoked
+METERING_ROLE here) leaves the batch pending and retried, never recorded final."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pytest
 from compute_world import World
 from metering_world import entries_of, oracle_of, report, submit
 
-from gpubarter.deploy_plan import WAD
+from gpubarter.cli import main as cli_main
+from gpubarter.deploy_plan import WAD, role
+from gpubarter.deployments import save_deployment
 from oracle.finalize import RETRY_S, Finalizer
 from oracle.store import Challenge, MeterStore
 
@@ -134,7 +138,31 @@ def test_a_challenge_without_a_ruling_is_lapsed_after_its_window(
     assert fin.pump() == 0 and fin.lapsed == 1 and _used(world, bad) == 9  # nothing twice
 
 
-def test_a_paused_jobs_leaves_the_batch_pending_and_retried(
+def _set_metering(world: World, granted: bool) -> None:
+    """Governance grants or revokes the oracle's METERING_ROLE on Jobs: a refusal that may pass."""
+    jobs = world.gov.jobs.functions
+    change = jobs.grantRole if granted else jobs.revokeRole
+    world.gov.sender.transact(change(role("METERING_ROLE"), oracle_of(world).address))
+
+
+def test_a_paused_jobs_holds_back_neither_a_batch_nor_a_lapse(
+    world: World, store: MeterStore, optimistic: None
+) -> None:
+    oracle = oracle_of(world)
+    fin = _finalizer(world, store)
+    good, bad, batch, _entries = _challenged_batch(world)
+    fin.pump()
+    world.gov.sender.transact(world.gov.jobs.functions.pause())
+    world.travel(PERIOD)
+    assert fin.pump() == 1 and (_used(world, good), _used(world, bad)) == (4, 0)
+    assert [f.state for f in store.finalizations(world.w3.eth.chain_id, fin.contract, None)] == ["final"]
+    world.travel_to(oracle.functions.resolveByOf(batch).call() + 1)
+    assert fin.pump() == 0 and fin.lapsed == 1 and _used(world, bad) == 9
+    assert [c.state for c in store.challenges(world.w3.eth.chain_id, fin.contract, None)] == ["closed"]
+    assert world.gov.jobs.functions.paused().call() is True
+
+
+def test_a_refusal_that_may_pass_leaves_the_batch_pending_and_retried(
     world: World, store: MeterStore, optimistic: None
 ) -> None:
     oracle = oracle_of(world)
@@ -144,32 +172,41 @@ def test_a_paused_jobs_leaves_the_batch_pending_and_retried(
     fin = _finalizer(world, store)
     fin.pump()
     world.travel(PERIOD)
-    world.gov.sender.transact(world.gov.jobs.functions.pause())
-    assert fin.pump() == 0  # finalize reverts (EnforcedPause): nothing applied, nothing recorded final
+    _set_metering(world, False)
+    burned = world.holder.series(world.series_id).burned
+    # finalize reverts (AccessControlUnauthorizedAccount): nothing applied, nothing recorded final
+    assert fin.pump() == 0
     assert _used(world, job) == 0 and oracle.functions.batchOf(batch).call()[2] is False
+    assert world.holder.series(world.series_id).burned == burned
     assert [f.state for f in store.finalizations(world.w3.eth.chain_id, fin.contract, None)] == ["pending"]
-    world.gov.sender.transact(world.gov.jobs.functions.unpause())
-    assert fin.pump() == 0  # waits RETRY_S before trying again
+    _set_metering(world, True)
+    assert fin.pump() == 0 and _used(world, job) == 0  # waits RETRY_S before trying again
     world.travel(RETRY_S)
     assert fin.pump() == 1 and _used(world, job) == 6
+    assert world.holder.series(world.series_id).burned == burned + 6
     assert [f.state for f in store.finalizations(world.w3.eth.chain_id, fin.contract, None)] == ["final"]
+    world.travel(RETRY_S)
+    assert fin.pump() == 0 and _used(world, job) == 6  # exactly once
 
 
-def test_a_paused_jobs_delays_a_lapse(world: World, store: MeterStore, optimistic: None) -> None:
+def test_a_refusal_that_may_pass_delays_a_lapse(world: World, store: MeterStore, optimistic: None) -> None:
     oracle = oracle_of(world)
     fin = _finalizer(world, store)
     _good, bad, batch, _entries = _challenged_batch(world)
     world.travel(PERIOD)
     fin.pump()
     world.travel_to(oracle.functions.resolveByOf(batch).call() + 1)
-    world.gov.sender.transact(world.gov.jobs.functions.pause())
-    assert fin.pump() == 0 and fin.lapsed == 0  # lapse reverts (EnforcedPause): the challenge stays open
+    _set_metering(world, False)
+    # lapse reverts (AccessControlUnauthorizedAccount): the challenge stays open, the job held
+    assert fin.pump() == 0 and fin.lapsed == 0
     assert oracle.functions.challengeOf(batch, 1).call()[0] == 1 and _used(world, bad) == 0
+    assert world.holder.jobs.functions.holdsOf(bad).call() == 1
     assert [c.state for c in store.challenges(world.w3.eth.chain_id, fin.contract, None)] == ["open"]
-    world.gov.sender.transact(world.gov.jobs.functions.unpause())
+    _set_metering(world, True)
     world.travel(RETRY_S)
     fin.pump()
     assert fin.lapsed == 1 and _used(world, bad) == 9
+    assert [c.state for c in store.challenges(world.w3.eth.chain_id, fin.contract, None)] == ["closed"]
 
 
 def test_period_zero_leaves_nothing_pending(world: World, store: MeterStore) -> None:
@@ -180,25 +217,84 @@ def test_period_zero_leaves_nothing_pending(world: World, store: MeterStore) -> 
     assert _used(world, job) == 2
 
 
-def test_finalize_command_runs_one_pass(
-    world: World, optimistic: None, chain, tmp_path: Path, capsys, monkeypatch
-) -> None:
-    from gpubarter.cli import main as cli_main
-    from gpubarter.deployments import save_deployment
-
+@pytest.fixture
+def cli_world(world: World, chain, tmp_path: Path, monkeypatch) -> World:
+    """The CLI's state and deployments in tmp_path, its local network on the test chain."""
     monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))
     monkeypatch.setenv("GPUBARTER_LOCAL_RPC_URL", chain.url)
     save_deployment(world.deployment, tmp_path / "deployments")
+    return world
+
+
+def test_finalize_command_runs_one_pass(
+    cli_world: World, optimistic: None, tmp_path: Path, capsys
+) -> None:
+    world = cli_world
     job = world.acked_job(3_600)
     submit(world, [report(world, job, 4_200)], [world.gov.sender])
     db = tmp_path / "cli.sqlite"
     assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
-    assert "finalised 0 batch(es); 1 still" in capsys.readouterr().out and _used(world, job) == 0
+    assert capsys.readouterr().out == "finalised 0 batch(es); 1 still in their challenge period\n"
+    assert _used(world, job) == 0
     assert cli_main(["oracle", "status", "--db", str(db)]) == 0
-    assert "on-chain batches: 1 in their challenge period, 0 finalised" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "on-chain batches: 1 waiting to be finalised, 0 finalised" in out
+    assert "challenged entries" not in out
     world.travel(PERIOD)
     assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
-    assert "finalised 1 batch(es); 0 still" in capsys.readouterr().out and _used(world, job) == 4
+    assert capsys.readouterr().out == "finalised 1 batch(es); 0 still in their challenge period\n"
+    assert _used(world, job) == 4
     assert cli_main(["oracle", "status", "--db", str(db), "--json"]) == 0
     assert '"final": 1' in capsys.readouterr().out
+
+
+def test_finalize_command_says_what_holds_batches_and_challenges(
+    cli_world: World, optimistic: None, tmp_path: Path, capsys
+) -> None:
+    """A challenge never holds its batch: the command tells batches in their period from batches Jobs
+    refused, and challenges in their ruling window from those it lapsed or could not lapse."""
+    world = cli_world
+    oracle = oracle_of(world)
+    db = tmp_path / "cli.sqlite"
+
+    def finalize() -> str:
+        assert cli_main(["oracle", "finalize", "--db", str(db)]) == 0
+        return capsys.readouterr().out.strip()
+
+    def status() -> tuple[str, dict]:
+        assert cli_main(["oracle", "status", "--db", str(db)]) == 0
+        text = capsys.readouterr().out
+        assert cli_main(["oracle", "status", "--db", str(db), "--json"]) == 0
+        return text, json.loads(capsys.readouterr().out)
+
+    good, bad, batch, _entries = _challenged_batch(world)
+    assert finalize() == ("finalised 0 batch(es); 1 still in their challenge period; "
+                          "1 challenge(s) waiting for the arbiter's ruling")
+    text, doc = status()
+    assert "on-chain batches: 1 waiting to be finalised, 0 finalised" in text
+    assert "challenged entries: 1 waiting for a ruling or a lapse, 0 settled" in text
+    assert (doc["finalizations"], doc["challenges"]) == ({"pending": 1, "final": 0}, {"open": 1, "closed": 0})
+    world.travel(PERIOD)
+    _set_metering(world, False)  # Jobs refuses, for a reason that may pass
+    assert finalize() == ("finalised 0 batch(es); 0 still in their challenge period; 1 due but not finalised "
+                          "(see the log; tried again on the next pass); "
+                          "1 challenge(s) waiting for the arbiter's ruling")
+    assert (_used(world, good), _used(world, bad)) == (0, 0)
+    _set_metering(world, True)
+    assert finalize() == ("finalised 1 batch(es); 0 still in their challenge period; "
+                          "1 challenge(s) waiting for the arbiter's ruling")
+    assert (_used(world, good), _used(world, bad)) == (4, 0)
+    world.travel_to(oracle.functions.resolveByOf(batch).call() + 1)
+    _set_metering(world, False)
+    assert finalize() == ("finalised 0 batch(es); 0 still in their challenge period; 1 challenge(s) past "
+                          "their ruling window but not lapsed (see the log; tried again on the next pass)")
+    _set_metering(world, True)
+    assert finalize() == ("finalised 0 batch(es); 0 still in their challenge period; "
+                          "lapsed 1 challenge(s) the arbiter left without a ruling")
+    assert (_used(world, good), _used(world, bad)) == (4, 9)
+    text, doc = status()
+    assert "on-chain batches: 0 waiting to be finalised, 1 finalised" in text
+    assert "challenged entries: 0 waiting for a ruling or a lapse, 1 settled" in text
+    assert (doc["finalizations"], doc["challenges"]) == ({"pending": 0, "final": 1}, {"open": 0, "closed": 1})
+    assert finalize() == "finalised 0 batch(es); 0 still in their challenge period"

@@ -4,19 +4,20 @@ with the honest party made whole.
 - M-1: a holder challenges its own entry to void metered usage (close or claim after the grace and get
   every credit back); one challenge held other holders' entries; a challenge cost nothing; a challenge
   had no deadline.
-- M-2: usage finalised while Jobs was paused was skipped for good after the counters had moved.
+- M-2: usage finalised while Jobs was paused was skipped for good after the counters had moved. Jobs'
+  metering is not pausable now, so a pause changes nothing; any refusal that may pass (a revoked
+  METERING_ROLE here) reverts the whole finalize or submit, to be retried.
 - L-2 (second half): a signer that left the set withdrew its bond before a late ruling could slash it.
 
 The challenge period is 600 s and Jobs' settlement grace equals it (the shortest the oracle accepts), so a
 ruling can land after the job's usage cutoff.
 
-The two strict xfails at the end are what a Jobs pause still does to metering (the clock runs on while
-usage and rulings cannot land); each asserts the outcome a fix must give, so it turns red once fixed.
+The two tests at the end are what a Jobs pause across a ruling window or a job's cutoff did to metering
+while Jobs' metering entry points were pausable.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from pathlib import Path
 
@@ -27,8 +28,7 @@ from metering_world import entries_of, oracle_of, report, submit
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.revert import decode_revert, error_name
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy_plan import WAD
-from gpubarter.errors import TransactionReverted
+from gpubarter.deploy_plan import WAD, role
 from gpubarter.protocol.types import JobStatus
 from oracle import reports as rep
 from oracle.meter import Signer
@@ -215,6 +215,11 @@ def test_m1_the_ruling_window_is_bounded(world: World) -> None:
 
 
 # -- M-2 -------------------------------------------------------------------------------------------------
+#
+# A Jobs pause no longer refuses metering (the clock of cutoffs and claims runs on during it), so usage
+# finalised or submitted while Jobs is paused applies exactly as without the pause. What the oracle must
+# still never do is skip an entry Jobs refused for a reason that may pass: a revoked METERING_ROLE stands
+# for every such refusal here, and it reverts the whole finalize or submit, to be retried.
 
 
 def _counters(w: World, jobs: list[int]):
@@ -225,30 +230,75 @@ def _counters(w: World, jobs: list[int]):
                     oracle.functions.batchCount().call())
 
 
-def test_m2_finalize_while_jobs_is_paused_reverts_and_applies_once_after(world: World) -> None:
-    _optimistic(world)
-    oracle = oracle_of(world)
-    running, unacked = world.acked_job(100), world.open_job(100)
-    entries = entries_of(world, submit(world, [report(world, unacked, 3_000), report(world, running, 5_000)],
-                                       [world.gov.sender]))
+def _set_metering(w: World, granted: bool) -> None:
+    """Governance grants or revokes the oracle's METERING_ROLE on Jobs."""
+    jobs = w.gov.jobs.functions
+    change = jobs.grantRole if granted else jobs.revokeRole
+    w.gov.sender.transact(change(role("METERING_ROLE"), oracle_of(w).address))
+
+
+def _unauthorized(w: World) -> str:
+    return (f"AccessControlUnauthorizedAccount(account={oracle_of(w).address}, "
+            f"neededRole=0x{role('METERING_ROLE').hex().removeprefix('0x')})")
+
+
+def _pending_batch(w: World) -> tuple[int, int, int, list[tuple[int, int]]]:
+    """(running job, unacknowledged job, batch, entries): an optimistic batch past its period whose first
+    entry can never apply."""
+    _optimistic(w)
+    oracle = oracle_of(w)
+    running, unacked = w.acked_job(100), w.open_job(100)
+    entries = entries_of(w, submit(w, [report(w, unacked, 3_000), report(w, running, 5_000)],
+                                   [w.gov.sender]))
+    assert entries == [(unacked, 3), (running, 5)]
     batch = oracle.functions.batchCount().call()
-    world.travel(PERIOD)
-    world.gov.sender.transact(world.gov.jobs.functions.pause())
-    # Anyone may finalise: during the pause it reverts whole, the batch stays final-able.
-    reverts(lambda: world.other.sender.transact(oracle.functions.finalize(batch, entries)), "EnforcedPause",
-            _counters(world, [running, unacked]), lambda: oracle.functions.batchOf(batch).call())
-    assert oracle.functions.batchOf(batch).call()[2] is False
-    world.gov.sender.transact(world.gov.jobs.functions.unpause())
-    burned = world.holder.series(world.series_id).burned
-    finalized = world.other.sender.transact(oracle.functions.finalize(batch, entries))
-    assert (world.holder.job(running).used_seconds, world.holder.job(unacked).used_seconds) == (5, 0)
-    assert world.holder.series(world.series_id).burned == burned + 5
-    # Only the entry that can never apply is skipped.
+    w.travel(PERIOD)
+    return running, unacked, batch, entries
+
+
+def _finalised_once(w: World, running: int, unacked: int, batch: int, entries: list[tuple[int, int]],
+                    burned: int, finalized) -> None:
+    """The batch applied exactly once: the running job billed 5 s, the entry that can never apply skipped,
+    and a second finalize refused with nothing changed."""
+    oracle = oracle_of(w)
+    assert _counters(w, [running, unacked])() == ([5_000, 3_000], [5, 0], burned + 5, batch)
+    assert oracle.functions.batchOf(batch).call()[2] is True
     skipped = events(oracle, "UsageSkipped", finalized)
     assert [(e["index"], e["jobId"]) for e in skipped] == [(0, unacked)]
     assert error_name(decode_revert(skipped[0]["reason"])) == "JobsInvalidStatus"
-    reverts(lambda: world.other.sender.transact(oracle.functions.finalize(batch, entries)),
-            "MeteringOracleBatchFinal", _counters(world, [running, unacked]))
+    applied = events(w.gov.jobs, "UsageApplied", finalized)
+    assert [(e["jobId"], e["applied"], e["used"]) for e in applied] == [(running, 5, 5)]
+    reverts(lambda: w.other.sender.transact(oracle.functions.finalize(batch, entries)),
+            "MeteringOracleBatchFinal", _counters(w, [running, unacked]))
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["unpaused", "jobs-paused"])
+def test_m2_finalize_applies_the_same_whether_or_not_jobs_is_paused(world: World, paused: bool) -> None:
+    """The attack: anyone finalises during a Jobs pause, and the usage is skipped for good. Now the pause
+    changes nothing: the same entries apply, the same one is skipped, the same credits burn."""
+    running, unacked, batch, entries = _pending_batch(world)
+    if paused:
+        world.gov.sender.transact(world.gov.jobs.functions.pause())
+    burned = world.holder.series(world.series_id).burned
+    finalized = world.other.sender.transact(oracle_of(world).functions.finalize(batch, entries))
+    _finalised_once(world, running, unacked, batch, entries, burned, finalized)
+    assert world.gov.jobs.functions.paused().call() is paused
+
+
+def test_m2_finalize_refused_for_a_reason_that_may_pass_reverts_and_applies_once_after(world: World) -> None:
+    oracle = oracle_of(world)
+    running, unacked, batch, entries = _pending_batch(world)
+    _set_metering(world, False)
+    burned = world.holder.series(world.series_id).burned
+    # Anyone may finalise: Jobs refuses every entry, the whole finalize reverts, the batch stays final-able.
+    reason = reverts(lambda: world.other.sender.transact(oracle.functions.finalize(batch, entries)),
+                     "AccessControlUnauthorizedAccount", _counters(world, [running, unacked]),
+                     lambda: oracle.functions.batchOf(batch).call())
+    assert reason == _unauthorized(world)
+    assert oracle.functions.batchOf(batch).call()[2] is False
+    _set_metering(world, True)
+    finalized = world.other.sender.transact(oracle.functions.finalize(batch, entries))
+    _finalised_once(world, running, unacked, batch, entries, burned, finalized)
 
 
 def test_m2_only_an_entry_past_its_cutoff_is_skipped(world: World) -> None:
@@ -274,41 +324,78 @@ def test_m2_only_an_entry_past_its_cutoff_is_skipped(world: World) -> None:
     assert decode_revert(skipped[0]["reason"]) == f"JobsUsageTooLate(jobId={late}, cutoff={cutoff})"
 
 
-def test_m2_period_zero_submit_while_jobs_is_paused_reverts_and_applies_once_after(world: World) -> None:
+def _submitted_once(w: World, job: int, batch: list[rep.UsageReport], burned: int) -> None:
+    """The period-0 batch applied exactly once; the same signed batch sent again is skipped."""
+    assert _counters(w, [job])()[:3] == ([8_000], [8], burned + 8)
+    again = submit(w, batch, [w.gov.sender])
+    assert [e["jobId"] for e in events(oracle_of(w), "ReportSkipped", again)] == [job]
+    assert _counters(w, [job])()[:3] == ([8_000], [8], burned + 8)
+
+
+@pytest.mark.parametrize("paused", [False, True], ids=["unpaused", "jobs-paused"])
+def test_m2_period_zero_submit_applies_the_same_whether_or_not_jobs_is_paused(
+    world: World, paused: bool
+) -> None:
     assert oracle_of(world).functions.challengePeriod().call() == 0  # applied in the submitting transaction
     job = world.acked_job(100)
     batch = [report(world, job, 8_000)]
-    world.gov.sender.transact(world.gov.jobs.functions.pause())
-    reverts(lambda: submit(world, batch, [world.gov.sender]), "EnforcedPause", _counters(world, [job]))
-    world.gov.sender.transact(world.gov.jobs.functions.unpause())
+    if paused:
+        world.gov.sender.transact(world.gov.jobs.functions.pause())
+    burned = world.holder.series(world.series_id).burned
+    applied = events(world.gov.jobs, "UsageApplied", submit(world, batch, [world.gov.sender]))
+    assert [(e["jobId"], e["applied"]) for e in applied] == [(job, 8)]
+    _submitted_once(world, job, batch, burned)
+    assert world.gov.jobs.functions.paused().call() is paused
+
+
+def test_m2_period_zero_submit_refused_for_a_reason_that_may_pass_reverts_and_applies_once_after(
+    world: World
+) -> None:
+    assert oracle_of(world).functions.challengePeriod().call() == 0
+    job = world.acked_job(100)
+    batch = [report(world, job, 8_000)]
+    burned = world.holder.series(world.series_id).burned
+    _set_metering(world, False)
+    # The counters do not move either: the same signed batch must count again once Jobs takes it.
+    reason = reverts(lambda: submit(world, batch, [world.gov.sender]), "AccessControlUnauthorizedAccount",
+                     _counters(world, [job]))
+    assert reason == _unauthorized(world)
+    _set_metering(world, True)
     submit(world, batch, [world.gov.sender])  # the same signed batch, sent again
-    assert world.holder.job(job).used_seconds == 8
-    again = submit(world, batch, [world.gov.sender])
-    assert [e["jobId"] for e in events(oracle_of(world), "ReportSkipped", again)] == [job]
-    assert world.holder.job(job).used_seconds == 8
+    _submitted_once(world, job, batch, burned)
 
 
-def test_m2_the_daemon_keeps_a_batch_refused_during_a_pause_and_sends_it_after(
+def test_m2_the_daemon_keeps_a_batch_jobs_refused_and_sends_it_after(
     world: World, tmp_path: Path, clock
 ) -> None:
-    job = world.acked_job(100)
+    """A refusal that may pass (here a revoked METERING_ROLE) leaves the batch signed, to be sent again;
+    a Jobs pause is no refusal at all."""
+    first, second = world.acked_job(100), world.acked_job(100)
     signer = Signer(dev_account(0), world.w3.eth.chain_id, oracle_of(world).address)
-    reports = [report(world, job, 9_000)]
     store = MeterStore(tmp_path / "meter.sqlite")
+
+    def add(reports: list[rep.UsageReport]) -> int:
+        return store.add_batch(chain_id=signer.chain_id, verifying_contract=signer.verifying_contract,
+                               digest=rep.batch_digest(signer.domain, reports), signer=signer.account.address,
+                               signature=rep.sign_batch(signer.account, signer.domain, reports),
+                               simulated=True, reports=reports)
+
     try:
-        batch = store.add_batch(chain_id=signer.chain_id, verifying_contract=signer.verifying_contract,
-                                digest=rep.batch_digest(signer.domain, reports),
-                                signer=signer.account.address,
-                                signature=rep.sign_batch(signer.account, signer.domain, reports),
-                                simulated=True, reports=reports)
         sub = Submitter(store, world.gov.sender, oracle_of(world), logging.getLogger("test.attacks"), clock)
         world.gov.sender.transact(world.gov.jobs.functions.pause())
-        assert sub.pump() == 0 and store.batch(batch).state == "signed"  # refused: kept, to be sent again
-        assert _counters(world, [job])()[:2] == ([0], [0])
-        world.gov.sender.transact(world.gov.jobs.functions.unpause())
+        paused = add([report(world, first, 6_000)])
+        assert sub.pump() == 1 and store.batch(paused).state == "confirmed"  # sent during the pause
+        assert _counters(world, [first])()[:2] == ([6_000], [6])
+        _set_metering(world, False)
+        refused = add([report(world, second, 9_000)])
+        assert sub.pump() == 0 and store.batch(refused).state == "signed"  # refused: kept, to be sent again
+        assert _counters(world, [second])()[:2] == ([0], [0])
+        _set_metering(world, True)
+        assert sub.pump() == 0 and store.batch(refused).state == "signed"  # backing off
         clock.advance(sub.backoff_s)
-        assert sub.pump() == 1 and store.batch(batch).state == "confirmed"
-        assert _counters(world, [job])()[:2] == ([9_000], [9])
+        assert sub.pump() == 1 and store.batch(refused).state == "confirmed"
+        assert _counters(world, [first, second])()[:2] == ([6_000, 9_000], [6, 9])
+        assert sub.pump() == 0  # nothing twice
     finally:
         store.close()
 
@@ -349,29 +436,36 @@ def test_l2_a_leaving_signer_cannot_withdraw_before_a_late_ruling(
     assert bond() == 0 and world.gov.cpt_balance(signer.address) == signer_cpt + SIGNER_BOND - SLASH
 
 
-# -- What the contracts still get wrong (strict xfail: remove the marker with the fix) ----------------
+# -- A Jobs pause across the ruling window and the cutoff (regressions) ---------------------------------
+#
+# Both lost usage while Jobs' metering entry points were pausable: the clock of cutoffs, claims and
+# rulings ran on while usage and rulings could not land.
 
 
-@pytest.mark.xfail(strict=True, reason="contract: Jobs.releaseHold is whenNotPaused even for a voided entry, "
-                   "so a Jobs pause that outlasts resolveBy leaves only lapse, which bills the entry")
 def test_an_upheld_ruling_survives_a_jobs_pause(world: World) -> None:
+    """The arbiter upholds within its window while Jobs is paused; the pause outlasts ``resolveBy``. The
+    ruling stands (the entry is voided, the job released), so nobody can lapse it into a bill."""
     _optimistic(world, signer_bond=0, slash=0)
     oracle = oracle_of(world)
     job = world.acked_job(100)
     batch, _entries = _challenged(world, [report(world, job, 5_000)])
     world.gov.sender.transact(world.gov.jobs.functions.pause())
-    # The arbiter upholds within its window, while Jobs is paused.
+    holder_cpt = world.holder.cpt_balance()
     world.gov.sender.transact(oracle.functions.resolve(batch, 0, True))
+    assert world.holder.cpt_balance() == holder_cpt + BOND  # upheld: the challenger's bond back
     world.travel_to(oracle.functions.resolveByOf(batch).call() + 1)
+    reverts(lambda: world.other.sender.transact(oracle.functions.lapse(batch, 0)),
+            "MeteringOracleChallengeStatus", lambda: oracle.functions.challengeOf(batch, 0).call(),
+            lambda: world.holder.job(job).used_seconds, lambda: _holds(world, job))
     world.gov.sender.transact(world.gov.jobs.functions.unpause())
     assert oracle.functions.challengeOf(batch, 0).call()[0] == UPHELD
     assert (world.holder.job(job).used_seconds, _holds(world, job)) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="contract: a Jobs pause stops usage from landing but not the clock: "
-                   "the holder claims (claim works while paused) past the cutoff, and the usage metered "
-                   "before the pause is then skipped for good while the provider pays its collateral")
 def test_a_jobs_pause_across_the_cutoff_loses_no_usage(world: World) -> None:
+    """Jobs is paused before the batch can finalise and stays paused past the job's cutoff. The batch
+    finalises when due, during the pause, so the holder's claim (an exit, open while paused) pays only the
+    unserved credits and the provider keeps the collateral of the 40 it delivered."""
     _optimistic(world)
     oracle, holder, provider = oracle_of(world), world.holder, world.provider
     start = world.now()
@@ -382,13 +476,17 @@ def test_a_jobs_pause_across_the_cutoff_loses_no_usage(world: World) -> None:
     entries = entries_of(world, submit(world, [report(world, job, 40_000)], [world.gov.sender]))
     batch = oracle.functions.batchCount().call()
     world.gov.sender.transact(world.gov.jobs.functions.pause())  # before the batch can finalise
-    world.travel_to(holder.job(job).deadline + PERIOD + 1)  # past the cutoff: a default is claimable
-    holder_cpt = holder.cpt_balance()
-    with contextlib.suppress(TransactionReverted):  # a fix may make the claim wait for the usage
-        holder.claim(job)  # an exit works while paused
-    world.gov.sender.transact(world.gov.jobs.functions.unpause())
+    final_at = oracle.functions.batchOf(batch).call()[0]
+    assert final_at < holder.job(job).deadline + PERIOD  # due before the cutoff
+    world.travel_to(final_at)
     world.other.sender.transact(oracle.functions.finalize(batch, entries))
-    if holder.job(job).status != JobStatus.REFUNDED:
-        holder.claim(job)
-    assert holder.job(job).used_seconds == 40
-    assert holder.cpt_balance() == holder_cpt + 60 * per_credit()  # not the 40 delivered credits' collateral
+    assert (holder.job(job).used_seconds, holder.series(series).burned) == (40, 40)
+    world.travel_to(holder.job(job).deadline + PERIOD + 1)  # past the cutoff: a default is claimable
+    holder_cpt, stake = holder.cpt_balance(), provider.provider().stake
+    claimed = holder.claim(job)
+    paid = 60 * per_credit()
+    assert [(e["unserved"], e["paid"]) for e in events(holder.jobs, "JobRefunded", claimed)] == [(60, paid)]
+    assert holder.job(job).status == JobStatus.REFUNDED and holder.job(job).used_seconds == 40
+    assert holder.cpt_balance() == holder_cpt + paid  # not the 40 delivered credits' collateral
+    assert provider.provider().stake == stake - paid
+    assert world.gov.jobs.functions.paused().call() is True

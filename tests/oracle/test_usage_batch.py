@@ -49,6 +49,16 @@ def test_refused_whole_and_state_unchanged(world: World, accounts: list[Sender])
             "JobsUnknownJob", observe)
     reverts(lambda: world.meter.sender.transact(jobs.functions.applyUsageBatch([(running, 0)])),
             "JobsZeroAmount", observe)
+
+
+def test_a_jobs_pause_refuses_no_batch(world: World) -> None:
+    """Metering is not pausable: the clock of cutoffs runs on during a pause, so the usage must land."""
+    jobs = world.meter.jobs
+    running = world.acked_job(100)
+    burned = world.holder.series(world.series_id).burned
     world.gov.sender.transact(jobs.functions.pause())
-    reverts(lambda: world.meter.sender.transact(jobs.functions.applyUsageBatch([(running, 1)])),
-            "EnforcedPause", observe)
+    result = world.meter.sender.transact(jobs.functions.applyUsageBatch([(running, 2), (running, 3)]))
+    assert [(e["jobId"], e["applied"], e["used"]) for e in events(jobs, "UsageApplied", result)] == [
+        (running, 2, 2), (running, 3, 5)]
+    assert _state(world, [running])() == ([5], burned + 5)
+    assert jobs.functions.paused().call() is True
