@@ -473,7 +473,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
     }
 
     /// @dev Applies entries to Jobs in one call; if Jobs refuses the batch, entry by entry, skipping (with
-    /// `UsageSkipped`) each one that can never apply and reverting on any other refusal (a pause, out of gas),
+    /// `UsageSkipped`) each one that can never apply and reverting on any other refusal (a revoked role, out of gas),
     /// so that such a batch stays final-able. With `challenged`, entries under a challenge are left to it.
     function _apply(uint256 batchId, ComputeTypes.Usage[] memory entries, bool challenged) private {
         emit BatchFinalized(batchId);
@@ -499,7 +499,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
     }
 
     /// @dev Whether Jobs refused an entry for good: its job is unknown, not running (not acknowledged, served,
-    /// closed, refunded) or past its usage cutoff. Anything else (a pause, running out of gas) may pass.
+    /// closed, refunded) or past its usage cutoff. Anything else (a revoked role, running out of gas) may pass.
     function _neverApplies(bytes memory reason) private pure returns (bool) {
         if (reason.length < 4) return false;
         bytes4 selector = bytes4(reason);

@@ -29,7 +29,8 @@ import {IJobs} from "./IJobs.sol";
 /// challenge: the entry bills and the bond returns to the challenger. After the period anyone
 /// finalises the batch, which applies its unchallenged entries to Jobs. An entry whose job can never
 /// take it (unknown, not acknowledged, ended, or past its cutoff) is skipped with {UsageSkipped};
-/// any other refusal (Jobs paused) reverts, so the batch stays final-able and nothing is lost.
+/// any other refusal (a revoked role, out of gas) reverts, so the batch stays final-able and nothing is
+/// lost. A Jobs pause does not stop metering.
 /// Leaving signers' bonds stay locked for two challenge periods (a challenge plus its ruling).
 interface IMeteringOracle is IAccessControl {
     /*//////////////////////////////////////////////////////////////////////////
@@ -242,7 +243,8 @@ interface IMeteringOracle is IAccessControl {
     /// @notice Applies the unchallenged usage of batch `batchId` to Jobs; `entries` must be the ones it
     /// accepted. Challenged entries are settled by their ruling instead.
     /// @dev Requirements: the challenge period is over, not finalised yet; reverts (changing nothing) when
-    /// Jobs refuses an entry for a reason that may pass (e.g. paused).
+    /// Jobs refuses an entry for a reason that may pass (e.g. this contract lost its METERING_ROLE). A Jobs pause
+    /// does not stop metering.
     function finalize(uint256 batchId, ComputeTypes.Usage[] calldata entries) external;
 
     /// @notice The holder of entry `index`'s job challenges it, posting `challengeBond` CPT (approve first).
