@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {GovernanceHandler, IssuerHandler} from "./GovernanceHandler.sol";
+import {CreditHandler, HolderHandler} from "./HolderHandler.sol";
+import {KeeperHandler} from "./KeeperHandler.sol";
+import {LifecycleFixture} from "./LifecycleFixture.sol";
+import {MeteringHandler} from "./MeteringHandler.sol";
+import {ProviderHandler, StakeHandler} from "./ProviderHandler.sol";
+
+/// @title CreditsJobsInvariants
+/// @notice The life of a stake-backed credit: providers register, stake, unstake (all their free stake, at
+/// times, right after selling), withdraw, create series and mint; holders open jobs, close, claim defaults,
+/// transfer and burn their expired credits, and attackers try to burn or move others' credits; the oracle
+/// meters usage (applied at once, or after a challenge period, with challenges and rulings); governance pauses
+/// Jobs and changes the grace and the challenge period; the issuer freezes series and providers close their
+/// jobs; the keeper releases collateral; time crosses acknowledgement timeouts, windows, graces and unbonding.
+///
+/// One invariant function: forge runs a whole campaign per invariant function, so the properties share one.
+contract CreditsJobsInvariants is LifecycleFixture {
+    function setUp() public {
+        _setUpLifecycle(
+            Config({
+                providers: 3,
+                registered: 2,
+                stake: 100 * WAD,
+                holders: 4,
+                grace: 1 hours,
+                maxGrace: 2 hours,
+                challengePeriod: 30 minutes,
+                cooperatives: 0,
+                issuer: true,
+                longWarp: 8 days,
+                maxWait: 8 days,
+                ackTimeout: 3_600
+            })
+        );
+
+        // A start: two series with credits sold and a job opened on each (one acknowledged, with usage pending and
+        // an entry of it challenged), so that short runs reach defaults, freezes, closes and rulings.
+        providerHandler.createSeries(0, 1, 1 days, 1 days);
+        providerHandler.createSeries(1, 3, 1 days, 2 days);
+        providerHandler.mint(0, 0, 5_001);
+        providerHandler.mint(1, 1, 7_001);
+        holderHandler.open(0, 1, 2_001);
+        holderHandler.open(1, 2, 3_001);
+        providerHandler.acknowledge(1);
+        meteringHandler.report(1, 0, 200_400, 3); // 200 GPU-seconds of job 2, challenged by its holder
+        meteringHandler.report(1, 1, 100_400, 3); // and 100 on another GPU, pending
+        meteringHandler.challenge(0, 0);
+
+        bytes4[] memory stakeActions = new bytes4[](4);
+        stakeActions[0] = StakeHandler.register.selector;
+        stakeActions[1] = StakeHandler.stake.selector;
+        stakeActions[2] = StakeHandler.requestUnstake.selector;
+        stakeActions[3] = StakeHandler.withdraw.selector;
+        _target(address(stakeHandler), stakeActions);
+
+        bytes4[] memory providerActions = new bytes4[](4);
+        providerActions[0] = ProviderHandler.createSeries.selector;
+        providerActions[1] = ProviderHandler.mint.selector;
+        providerActions[2] = ProviderHandler.acknowledge.selector;
+        providerActions[3] = ProviderHandler.closeFrozen.selector;
+        _target(address(providerHandler), providerActions);
+
+        bytes4[] memory holderActions = new bytes4[](3);
+        holderActions[0] = HolderHandler.open.selector;
+        holderActions[1] = HolderHandler.close.selector;
+        holderActions[2] = HolderHandler.claim.selector;
+        _target(address(holderHandler), holderActions);
+
+        bytes4[] memory creditActions = new bytes4[](3);
+        creditActions[0] = CreditHandler.burnExpired.selector;
+        creditActions[1] = CreditHandler.transfer.selector;
+        creditActions[2] = CreditHandler.burnWithoutConsent.selector;
+        _target(address(creditHandler), creditActions);
+
+        bytes4[] memory meteringActions = new bytes4[](5);
+        meteringActions[0] = MeteringHandler.report.selector;
+        meteringActions[1] = MeteringHandler.finalize.selector;
+        meteringActions[2] = MeteringHandler.challenge.selector;
+        meteringActions[3] = MeteringHandler.resolve.selector;
+        meteringActions[4] = MeteringHandler.lapse.selector;
+        _target(address(meteringHandler), meteringActions);
+
+        bytes4[] memory governanceActions = new bytes4[](4);
+        governanceActions[0] = GovernanceHandler.pauseJobs.selector;
+        governanceActions[1] = GovernanceHandler.setSettlementGrace.selector;
+        governanceActions[2] = GovernanceHandler.setChallengePeriod.selector;
+        governanceActions[3] = GovernanceHandler.warp.selector;
+        _target(address(governanceHandler), governanceActions);
+
+        bytes4[] memory issuerActions = new bytes4[](1);
+        issuerActions[0] = IssuerHandler.setFrozen.selector;
+        _target(address(issuerHandler), issuerActions);
+
+        bytes4[] memory keeperActions = new bytes4[](1);
+        keeperActions[0] = KeeperHandler.releaseCollateral.selector;
+        _target(address(keeperHandler), keeperActions);
+    }
+
+    /// @notice Collateral covers every outstanding credit, credits move only by their holders' actions, and
+    /// every unit of usage is billed once.
+    function invariant_creditsAndJobs() public view {
+        _assertHandlers();
+        Snapshot memory snap = _snapshot();
+        _assertCollateral(snap);
+        _assertConsent(snap);
+        _assertMetering(snap);
+    }
+}
