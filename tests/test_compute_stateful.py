@@ -5,8 +5,9 @@ Each example starts from the same chain state (``evm_snapshot`` / ``evm_revert``
 is predicted to succeed or to be refused with a named error; the model then follows the chain.
 
 Invariants:
-- locked stake of each provider = Σ collateral of its series + Σ penalty reserves of its running
-  jobs, and each series' collateral >= its outstanding credits x its collateral rate;
+- locked stake of each provider = Σ collateral of its series, and each series' collateral covers its
+  outstanding credits (after its end: the credits locked in jobs) at the collateral per credit (rate plus
+  penalty);
 - minted = outstanding + burned for every series, and the outstanding credits are exactly the
   balances of all holders plus the Jobs contract's custody (nothing lost or created);
 - the Jobs contract holds exactly the unused credits of running jobs, and delivered = Σ usage;
@@ -21,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
-from compute_world import H100, SPEC, World, penalty_of
+from compute_world import H100, SPEC, World
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -70,6 +71,17 @@ class SeriesModel:
     burned: int = 0
     delivered: int = 0
     jobs: list[int] = field(default_factory=list)
+
+
+def _per_credit(s) -> int:
+    """CPT wei each credit of series ``s`` locks: its collateral rate plus the penalty on it."""
+    return s.collateral_rate + s.collateral_rate * s.penalty_bps // 10_000
+
+
+def _needed(s, custody: int, at: int) -> int:
+    """Collateral series ``s`` must keep at time ``at``: every outstanding credit while its window is open,
+    only those locked in jobs (``custody``) after it."""
+    return (s.outstanding if at < s.end else custody) * _per_credit(s)
 
 
 def _expect(send, error: str | None):
@@ -180,7 +192,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 else "ComputeCreditsAmountOverflow"
                 if amount > UINT64_MAX
                 else "ProviderRegistryInsufficientFreeStake"
-                if amount * s.collateral_rate > m.provider.provider().free
+                if amount * _per_credit(s) > m.provider.provider().free
                 else None
             )
             if w.now() + 1 == s.end:
@@ -191,9 +203,11 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
         @rule(sid=series)
         def release_collateral(self, sid: int) -> None:
             s = w.holder.series(sid)
+            if w.now() + 1 == s.end:
+                return  # the next block's time decides which credits still need collateral
             error = (
                 None
-                if s.collateral > s.outstanding * s.collateral_rate
+                if s.collateral > _needed(s, w.holder.credit_balance(sid, jobs_address), w.now() + 1)
                 else "ComputeCreditsNothingToRelease"
             )
             _expect(lambda: w.other.release_collateral(sid), error)
@@ -210,7 +224,8 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if balance == 0
                 else None
             )
-            if _expect(lambda: w.gov.burn_expired(holder.sender.address, sid, balance or 0), error):
+            # Only the holder (or its approved operator) may burn its credits (H-2).
+            if _expect(lambda: holder.burn_expired(holder.sender.address, sid, balance or 0), error):
                 self.model[sid].burned += balance
 
         # ------------------------------------------------------------------ holders
@@ -227,7 +242,6 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             s = w.holder.series(sid)
             if w.now() + 1 == s.end:
                 return multiple()
-            reserve = amount * s.collateral_rate * s.penalty_bps // 10_000
             error = (
                 "JobsAmountOverflow"
                 if amount > UINT64_MAX
@@ -235,8 +249,6 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if w.now() + 1 >= s.end
                 else "ERC1155InsufficientBalance"
                 if holder.credit_balance(sid) < amount
-                else "ProviderRegistryInsufficientFreeStake"
-                if reserve > self.model[sid].provider.provider().free
                 else None
             )
             sent = _expect(lambda: holder.open_job(sid, amount, SPEC), error)
@@ -263,11 +275,16 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
 
         @rule(job_id=jobs, seconds=AMOUNTS)
         def apply_usage(self, job_id: int, seconds: int) -> None:
-            j = self.job_models[job_id]
+            j, job = self.job_models[job_id], w.holder.job(job_id)
+            nxt = w.now() + 1
+            if nxt == job.cutoff:
+                return  # the next block's time decides the edge
             error = (
-                None
-                if j.status in (JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
-                else "JobsInvalidStatus"
+                "JobsInvalidStatus"
+                if j.status not in (JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
+                else "JobsUsageTooLate"
+                if nxt >= job.cutoff
+                else None
             )
             if _expect(lambda: w.meter.apply_usage(job_id, seconds), error):
                 applied = min(seconds, j.max_seconds - j.used)
@@ -276,8 +293,6 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 self.model[j.series_id].delivered += applied
                 if j.used == j.max_seconds:
                     j.status = JobStatus.SERVED
-                    # Served: the reserve is released by a separate call (anyone's).
-                    w.other.sender.transact(w.holder.jobs.functions.releaseReserve(job_id))
 
         @rule(job_id=jobs)
         def close(self, job_id: int) -> None:
@@ -299,18 +314,21 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
         def claim(self, job_id: int) -> None:
             j, job = self.job_models[job_id], w.holder.job(job_id)
             nxt = w.now() + 1
-            if nxt in (job.ack_deadline + 1, job.deadline + grace):
+            if nxt in (job.ack_deadline + 1, job.cutoff):
                 return
             if j.status is JobStatus.OPENED:
                 error = None if nxt > job.ack_deadline else "JobsNotClaimable"
             elif j.status is JobStatus.ACKNOWLEDGED:
-                error = None if nxt >= job.deadline + grace else "JobsNotClaimable"
+                error = None if nxt >= job.cutoff else "JobsNotClaimable"
             else:
                 error = "JobsInvalidStatus"
-            cpt = j.holder.cpt_balance()
+            cpt, s = j.holder.cpt_balance(), w.holder.series(j.series_id)
             if _expect(lambda: j.holder.claim(job_id), error):
                 j.status = JobStatus.REFUNDED
-                assert j.holder.cpt_balance() == cpt + penalty_of(j.max_seconds - j.used)
+                unserved = j.max_seconds - j.used
+                # The unserved credits are burned and their whole collateral paid to the holder (H-1).
+                self.model[j.series_id].burned += unserved
+                assert j.holder.cpt_balance() == cpt + unserved * _per_credit(s)
 
         @rule(seconds=st.sampled_from([60, 3_600, 86_400, 10 * 86_400]))
         def time_travel(self, seconds: int) -> None:
@@ -332,14 +350,14 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             }
             running = [j for j in self.job_models.values() if j.status in RUNNING]
 
-            # Locked stake = Σ series collateral + Σ penalty reserves; collateral covers credits.
+            # Locked stake = Σ series collateral; collateral covers every credit still owed something.
+            now = w.now()
             for p, info in stakes.items():
                 assert info.stake >= info.locked >= 0
                 mine = [sid for sid, m in self.model.items() if m.provider is p]
-                reserves = sum(penalty_of(j.max_seconds) for j in running if j.series_id in mine)
-                assert info.locked == sum(series[sid].collateral for sid in mine) + reserves
+                assert info.locked == sum(series[sid].collateral for sid in mine)
             for sid, s in series.items():
-                assert s.collateral >= s.outstanding * s.collateral_rate
+                assert s.collateral >= _needed(s, w.holder.credit_balance(sid, jobs_address), now)
 
                 # Minted = outstanding + burned; outstanding = holders' balances + custody.
                 m = self.model[sid]
