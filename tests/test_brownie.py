@@ -186,6 +186,21 @@ def test_brownie_run_on_a_live_network_without_a_usable_key_deploys_nothing(
     assert not isolated.exists()
 
 
+@pytest.mark.slow
+def test_brownie_run_works_in_a_folder_whose_path_holds_a_dot_or_a_hyphen(
+        brownie_env: BrownieEnv, dev_network: str, tmp_path: Path):
+    # brownie 1.22.2 alone imports /…/ann.lee/p/scripts/hello.py as the module
+    # `…ann.lee.p.scripts.hello` and fails with ModuleNotFoundError; the launcher repairs it.
+    project = tmp_path / "ann.lee" / "my-project"
+    (project / "scripts").mkdir(parents=True)
+    (project / "contracts").mkdir()
+    (project / "scripts" / "hello.py").write_text(
+        "def main():\n    print('hello from', __file__)\n")
+    out = run_brownie(["run", "scripts/hello.py", "--network", dev_network],
+                      capture=True, timeout=TIMEOUT_S, cwd=project).stdout
+    assert f"hello from {project / 'scripts' / 'hello.py'}" in out
+
+
 def test_use_network_refuses_a_url_that_is_not_http_host_port():
     with pytest.raises(BrownieError, match="not an RPC URL of the form http://HOST:PORT"):
         use_network("ftp://127.0.0.1")

@@ -45,6 +45,46 @@ LOCAL_NETWORK = "gpubarter-local"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+#: How brownie is started: its own ``main()``, after one repair. ``brownie run`` imports a
+#: script as a dotted module name built from every folder of its absolute path
+#: (``/home/ann.lee/p/scripts/deploy.py`` -> ``home.ann.lee.p.scripts.deploy``), which
+#: fails with ``ModuleNotFoundError`` wherever a folder's name holds a dot, as many home
+#: folders do. brownie 1.22.2 is the last release and is compiled (mypyc), so its import
+#: cannot be patched; instead an import finder placed first answers that one dotted name
+#: with the script's file (and its made-up parents with empty packages). Paths without a
+#: dot are left to brownie.
+_LAUNCH = """\
+import importlib.machinery, importlib.util, sys
+from pathlib import Path
+
+def _script():
+    if len(sys.argv) < 3 or sys.argv[1] != "run":
+        return None
+    path = Path(sys.argv[2]).with_suffix(".py")
+    for found in (path, Path("scripts") / path):
+        if found.is_file():
+            return found.resolve()
+    return None
+
+class _ScriptFinder:
+    def __init__(self, script):
+        self.script = script
+        self.name = ".".join(script.parts[1:-1]) + "." + script.stem
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.name:
+            return importlib.util.spec_from_file_location(fullname, self.script)
+        if self.name.startswith(fullname + "."):
+            return importlib.machinery.ModuleSpec(fullname, None, is_package=True)
+        return None
+
+script = _script()
+if script is not None and any("." in part for part in script.parts[1:-1]):
+    sys.meta_path.insert(0, _ScriptFinder(script))
+from brownie._cli.__main__ import main
+sys.exit(main())
+"""
+
 
 class BrownieError(ToolchainError):
     """brownie's environment could not be built, or a brownie command failed."""
@@ -65,6 +105,10 @@ class BrownieEnv:
     @property
     def brownie(self) -> Path:
         return self.venv / "bin" / "brownie"
+
+    @property
+    def python(self) -> Path:
+        return self.venv / "bin" / "python"
 
     @property
     def stamp(self) -> Path:
@@ -136,7 +180,7 @@ def _install(env: BrownieEnv, uv: str, *, quiet: bool) -> None:
     _run_step("creating brownie's virtual environment",
               [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(env.venv)])
     _run_step(f"installing eth-brownie=={BROWNIE_VERSION} (check access to PyPI)",
-              [uv, "pip", "install", "--quiet", "--python", str(env.venv / "bin" / "python"),
+              [uv, "pip", "install", "--quiet", "--python", str(env.python),
                f"eth-brownie=={BROWNIE_VERSION}"])
     if not env.brownie.is_file():
         raise BrownieError(f"eth-brownie installed but {env.brownie} is missing")
@@ -163,17 +207,18 @@ def _last_line(output: str) -> str:
 
 
 def run_brownie(args: Sequence[str], *, capture: bool = False, check: bool = True,
-                timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``brownie ARGS`` in the project root inside brownie's own environment.
+                timeout: float | None = None,
+                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``brownie ARGS`` in the project root (or ``cwd``) in brownie's own environment.
 
     With ``check`` a non-zero exit raises :class:`BrownieError` quoting brownie's last
     line of output. With ``capture`` stdout and stderr are returned (merged in stdout).
     """
     env = ensure_brownie_env()
-    root = paths.project_root()
+    root = cwd or paths.project_root()
     # brownie creates its build folders but not their parents (build/brownie needs build/).
     (root / "build" / "brownie").mkdir(parents=True, exist_ok=True)
-    cmd = [str(env.brownie), *args]
+    cmd = [str(env.python), "-c", _LAUNCH, *args]
     try:
         proc = subprocess.run(cmd, cwd=root, env=env.environ(), text=True, timeout=timeout,
                               stdout=subprocess.PIPE if capture else None,
