@@ -3,6 +3,7 @@ compute side's invariants checked after every step (hypothesis ``RuleBasedStateM
 
 Each example starts from the same chain state (``evm_snapshot`` / ``evm_revert``). Every action
 is predicted to succeed or to be refused with a named error; the model then follows the chain.
+The run fails when some rule never once succeeded (``state_machines.Outcomes``).
 
 Invariants:
 - locked stake of each provider = Σ collateral of its series, and each series' collateral covers its
@@ -17,13 +18,10 @@ Invariants:
 
 from __future__ import annotations
 
-import sys
-from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
 from compute_world import H100, SPEC, World
-from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -32,17 +30,13 @@ from hypothesis.stateful import (
     invariant,
     multiple,
     rule,
-    run_state_machine_as_test,
 )
+from state_machines import Outcomes, run_machine
 
-from gpubarter.chain.revert import error_name
 from gpubarter.deploy_plan import WAD
-from gpubarter.errors import TransactionReverted
 from gpubarter.protocol.credits import ComputeClient
 from gpubarter.protocol.types import JobStatus, ProviderInfo
 
-#: (rule, outcome) -> count over the run, printed at the end (``pytest -s``): what was covered.
-OUTCOMES: Counter[tuple[str, str]] = Counter()
 RUNNING = (JobStatus.OPENED, JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
 #: GPU-seconds: mostly affordable, sometimes a whole balance, sometimes beyond 64 bits.
 AMOUNTS = st.sampled_from([1, 60, 600, 3_600, 3_600, 36_000, 2**64])
@@ -84,29 +78,13 @@ def _needed(s, custody: int, at: int) -> int:
     return (s.outstanding if at < s.end else custody) * _per_credit(s)
 
 
-def _expect(send, error: str | None):
-    """Run ``send``; it must succeed when ``error`` is None, else revert with ``error``.
-
-    Outcomes are recorded as hypothesis events (``--hypothesis-show-statistics`` lists them)."""
-    event(error or "succeeded")
-    OUTCOMES[(sys._getframe(1).f_code.co_name, error or "succeeded")] += 1
-    if error is None:
-        return send()
-    with pytest.raises(TransactionReverted) as info:
-        send()
-    assert error_name(info.value.reason) == error, info.value.reason
-    return None
-
-
-def make_machine(world: World) -> type[RuleBasedStateMachine]:
+def make_machine(world: World, outcomes: Outcomes) -> type[RuleBasedStateMachine]:
     w = world
     providers = (w.provider, w.provider2)
     holders = (w.holder, w.other)
     jobs_address = w.deployment.address("Jobs")
     registry_address = w.deployment.address("ProviderRegistry")
-    cpt_accounts = [c.sender.address for c in (w.gov, *providers, *holders, w.meter)] + [
-        registry_address
-    ]
+    cpt_accounts = [c.sender.address for c in (w.gov, *providers, *holders, w.meter)] + [registry_address]
     grace = int(w.holder.jobs.functions.settlementGrace().call())
     total_cpt = sum(w.gov.cpt_balance(a) for a in cpt_accounts)
 
@@ -145,6 +123,12 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 ids.append(job_id)
             return multiple(*ids)
 
+        @staticmethod
+        def _fit(drawn, candidates):
+            """The newest of ``candidates`` (ids fit for an action), else the ``drawn`` one: rules with a
+            ``fit`` flag act on a fit target half the time, so that each succeeds in a short run."""
+            return max(candidates, default=drawn)
+
         # ---------------------------------------------------------------- providers
 
         @rule(p=st.sampled_from(providers), amount=st.sampled_from([1, 100 * WAD, 10**30]))
@@ -152,20 +136,29 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             error = None if p.cpt_balance() >= amount else "ERC20InsufficientBalance"
             if error:  # approve first so that the balance, not the allowance, is what fails
                 p.sender.transact(p.token.functions.approve(registry_address, amount))
-            _expect(lambda: p.stake(amount), error)
+            outcomes.expect(lambda: p.stake(amount), error)
 
         @rule(p=st.sampled_from(providers), share=st.sampled_from([0.1, 0.5, 1.0, 2.0]))
         def unstake(self, p: ComputeClient, share: float) -> None:
             free = p.provider().free
             amount = max(1, int(free * share))
-            _expect(
+            outcomes.expect(
                 lambda: p.request_unstake(amount),
                 None if amount <= free else "ProviderRegistryInsufficientFreeStake",
             )
 
-        @rule(p=st.sampled_from(providers))
-        def withdraw(self, p: ComputeClient) -> None:
+        @rule(p=st.sampled_from(providers), wait=st.booleans())
+        def withdraw(self, p: ComputeClient, wait: bool) -> None:
+            """The provider withdraws what it unbonds; sometimes it waits out the unbonding first (a
+            provider that unbonds, or this one after it requests to unstake a tenth of its free stake)."""
+            if wait:
+                p = next((q for q in providers if q.provider().unbonding), p)
+                free = p.provider().free
+                if not p.provider().unbonding and free >= 10:
+                    outcomes.expect(lambda: p.request_unstake(free // 10), None, rule="withdraw: unstake")
             info = p.provider()
+            if wait and info.unbonding:
+                w.travel_to(info.unbonding_end + 2)
             error = (
                 "ProviderRegistryNothingToWithdraw"
                 if info.unbonding == 0
@@ -174,13 +167,14 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 else None
             )
             if error != "ProviderRegistryStillUnbonding":  # the next block's time decides the edge
-                _expect(p.withdraw, error)
+                outcomes.expect(p.withdraw, error)
 
         @rule(target=series, p=st.sampled_from(providers), days=st.sampled_from([1, 10, 40]))
         def create_series(self, p: ComputeClient, days: int) -> int:
             now = w.now()
             sid = p.create_series(H100.class_id, now, now + days * 86_400).value
             self.model[sid] = SeriesModel(p)
+            outcomes.record()
             return sid
 
         @rule(sid=series, to=st.sampled_from(holders), amount=AMOUNTS)
@@ -197,11 +191,23 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             )
             if w.now() + 1 == s.end:
                 return  # the next block's time decides the edge
-            if _expect(lambda: m.provider.mint(sid, amount, to.sender.address), error):
+            if outcomes.expect(lambda: m.provider.mint(sid, amount, to.sender.address), error):
                 m.minted += amount
 
-        @rule(sid=series)
-        def release_collateral(self, sid: int) -> None:
+        @rule(sid=series, fit=st.booleans())
+        def release_collateral(self, sid: int, fit: bool) -> None:
+            """Anyone releases the collateral a series no longer needs: of the drawn series, or (``fit``)
+            of one that has some to release, or else of one with collateral once its window has ended."""
+            if fit:
+                now, custody = w.now(), lambda i: w.holder.credit_balance(i, jobs_address)
+                releasable = [
+                    i
+                    for i in self.model
+                    if w.holder.series(i).collateral > _needed(w.holder.series(i), custody(i), now + 2)
+                ]
+                sid = self._fit(sid, releasable or [i for i in self.model if w.holder.series(i).collateral])
+                if not releasable:
+                    w.travel_to(w.holder.series(sid).end + 2)
             s = w.holder.series(sid)
             if w.now() + 1 == s.end:
                 return  # the next block's time decides which credits still need collateral
@@ -210,10 +216,16 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if s.collateral > _needed(s, w.holder.credit_balance(sid, jobs_address), w.now() + 1)
                 else "ComputeCreditsNothingToRelease"
             )
-            _expect(lambda: w.other.release_collateral(sid), error)
+            outcomes.expect(lambda: w.other.release_collateral(sid), error)
 
-        @rule(sid=series, holder=st.sampled_from(holders))
-        def burn_expired(self, sid: int, holder: ComputeClient) -> None:
+        @rule(sid=series, holder=st.sampled_from(holders), wait=st.booleans())
+        def burn_expired(self, sid: int, holder: ComputeClient, wait: bool) -> None:
+            """The holder burns its expired credits; sometimes a holder of credits waits for the end of
+            their series' window first."""
+            if wait:
+                held = [(i, h) for i in self.model for h in holders if h.credit_balance(i)]
+                sid, holder = max(held, default=(sid, holder), key=lambda pair: pair[0])
+                w.travel_to(w.holder.series(sid).end + 2)
             s, balance = w.holder.series(sid), holder.credit_balance(sid)
             if w.now() + 1 == s.end:
                 return
@@ -225,19 +237,34 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 else None
             )
             # Only the holder (or its approved operator) may burn its credits (H-2).
-            if _expect(lambda: holder.burn_expired(holder.sender.address, sid, balance or 0), error):
+            if outcomes.expect(lambda: holder.burn_expired(holder.sender.address, sid, balance or 0), error):
                 self.model[sid].burned += balance
 
         # ------------------------------------------------------------------ holders
 
-        @rule(sid=series, a=st.sampled_from(holders), b=st.sampled_from(holders), share=SHARES)
-        def transfer(self, sid: int, a: ComputeClient, b: ComputeClient, share: float) -> None:
+        @rule(
+            sid=series,
+            a=st.sampled_from(holders),
+            b=st.sampled_from(holders),
+            share=SHARES,
+            fit=st.booleans(),
+        )
+        def transfer(self, sid: int, a: ComputeClient, b: ComputeClient, share: float, fit: bool) -> None:
+            """A holder sends credits of the drawn series, or (``fit``) of one it holds."""
+            if fit:
+                sid = self._fit(sid, (i for i in self.model if a.credit_balance(i)))
             amount = _share(a.credit_balance(sid), share)
             error = None if a.credit_balance(sid) >= amount else "ERC1155InsufficientBalance"
-            _expect(lambda: a.transfer(sid, b.sender.address, amount), error)
+            outcomes.expect(lambda: a.transfer(sid, b.sender.address, amount), error)
 
-        @rule(target=jobs, sid=series, holder=st.sampled_from(holders), share=SHARES)
-        def open_job(self, sid: int, holder: ComputeClient, share: float):
+        @rule(target=jobs, sid=series, holder=st.sampled_from(holders), share=SHARES, fit=st.booleans())
+        def open_job(self, sid: int, holder: ComputeClient, share: float, fit: bool):
+            """A holder opens a job on the drawn series, or (``fit``) on a live one it holds credits of."""
+            if fit:
+                live = (
+                    i for i in self.model if holder.credit_balance(i) and w.now() + 2 < w.holder.series(i).end
+                )
+                sid = self._fit(sid, live)
             amount = _share(holder.credit_balance(sid), share)
             s = w.holder.series(sid)
             if w.now() + 1 == s.end:
@@ -251,15 +278,24 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if holder.credit_balance(sid) < amount
                 else None
             )
-            sent = _expect(lambda: holder.open_job(sid, amount, SPEC), error)
-            if sent is None:
+            result = outcomes.expect(lambda: holder.open_job(sid, amount, SPEC), error)
+            if not result:
                 return multiple()
-            self.job_models[sent.value] = JobModel(sid, holder, amount)
-            self.model[sid].jobs.append(sent.value)
-            return sent.value
+            job_id = result.returned.value
+            self.job_models[job_id] = JobModel(sid, holder, amount)
+            self.model[sid].jobs.append(job_id)
+            return job_id
 
-        @rule(job_id=jobs)
-        def acknowledge(self, job_id: int) -> None:
+        @rule(job_id=jobs, fit=st.booleans())
+        def acknowledge(self, job_id: int, fit: bool) -> None:
+            """The provider acknowledges the drawn job, or (``fit``) one waiting in its ack window."""
+            if fit:
+                waiting = (
+                    i
+                    for i, j in self.job_models.items()
+                    if j.status is JobStatus.OPENED and w.now() + 2 < w.holder.job(i).ack_deadline
+                )
+                job_id = self._fit(job_id, waiting)
             j, job = self.job_models[job_id], w.holder.job(job_id)
             if w.now() + 1 == job.ack_deadline + 1:
                 return
@@ -270,11 +306,20 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if w.now() + 1 > job.ack_deadline
                 else None
             )
-            if _expect(lambda: self.model[j.series_id].provider.acknowledge(job_id), error):
+            if outcomes.expect(lambda: self.model[j.series_id].provider.acknowledge(job_id), error):
                 j.status = JobStatus.ACKNOWLEDGED
 
-        @rule(job_id=jobs, seconds=AMOUNTS)
-        def apply_usage(self, job_id: int, seconds: int) -> None:
+        @rule(job_id=jobs, seconds=AMOUNTS, fit=st.booleans())
+        def apply_usage(self, job_id: int, seconds: int, fit: bool) -> None:
+            """The meter lands usage on the drawn job, or (``fit``) on one running before its cutoff."""
+            if fit:
+                running = (
+                    i
+                    for i, j in self.job_models.items()
+                    if j.status in (JobStatus.ACKNOWLEDGED, JobStatus.CLOSING)
+                    and w.now() + 2 < w.holder.job(i).cutoff
+                )
+                job_id = self._fit(job_id, running)
             j, job = self.job_models[job_id], w.holder.job(job_id)
             nxt = w.now() + 1
             if nxt == job.cutoff:
@@ -286,7 +331,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 if nxt >= job.cutoff
                 else None
             )
-            if _expect(lambda: w.meter.apply_usage(job_id, seconds), error):
+            if outcomes.expect(lambda: w.meter.apply_usage(job_id, seconds), error):
                 applied = min(seconds, j.max_seconds - j.used)
                 j.used += applied
                 self.model[j.series_id].burned += applied
@@ -306,13 +351,18 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 error = None if nxt >= job.deadline else "JobsSettling"
             else:
                 error = None if j.status in RUNNING else "JobsInvalidStatus"
-            if _expect(lambda: closer.close(job_id), error):
+            if outcomes.expect(lambda: closer.close(job_id), error):
                 acked = j.status is JobStatus.ACKNOWLEDGED
                 j.status = JobStatus.CLOSING if acked and grace else JobStatus.CLOSED
 
-        @rule(job_id=jobs)
-        def claim(self, job_id: int) -> None:
+        @rule(job_id=jobs, wait=st.booleans())
+        def claim(self, job_id: int, wait: bool) -> None:
+            """The holder claims an unserved job, sometimes after waiting until it may."""
             j, job = self.job_models[job_id], w.holder.job(job_id)
+            if wait and j.status is JobStatus.OPENED:
+                w.travel_to(job.ack_deadline + 2)
+            elif wait and j.status is JobStatus.ACKNOWLEDGED:
+                w.travel_to(job.cutoff + 2)
             nxt = w.now() + 1
             if nxt in (job.ack_deadline + 1, job.cutoff):
                 return
@@ -323,7 +373,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
             else:
                 error = "JobsInvalidStatus"
             cpt, s = j.holder.cpt_balance(), w.holder.series(j.series_id)
-            if _expect(lambda: j.holder.claim(job_id), error):
+            if outcomes.expect(lambda: j.holder.claim(job_id), error):
                 j.status = JobStatus.REFUNDED
                 unserved = j.max_seconds - j.used
                 # The unserved credits are burned and their whole collateral paid to the holder (H-1).
@@ -333,6 +383,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
         @rule(seconds=st.sampled_from([60, 3_600, 86_400, 10 * 86_400]))
         def time_travel(self, seconds: int) -> None:
             w.travel(seconds)
+            outcomes.record()
 
         # --------------------------------------------------------------- invariants
 
@@ -368,9 +419,7 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
                 assert sum(h.credit_balance(sid) for h in holders) + custody == s.outstanding
 
             # CPT: the registry holds Σ (stake + unbonding); no CPT appears or disappears.
-            assert w.gov.cpt_balance(registry_address) == sum(
-                i.stake + i.unbonding for i in stakes.values()
-            )
+            assert w.gov.cpt_balance(registry_address) == sum(i.stake + i.unbonding for i in stakes.values())
             assert sum(w.gov.cpt_balance(a) for a in cpt_accounts) == total_cpt
 
     return ComputeMachine
@@ -380,13 +429,6 @@ def make_machine(world: World) -> type[RuleBasedStateMachine]:
 def test_compute_state_machine(world: World) -> None:
     for p in (world.provider, world.provider2):  # some CPT left to stake during the run
         world.gov.sender.transact(world.gov.token.functions.transfer(p.sender.address, 1_000 * WAD))
-    run_state_machine_as_test(
-        make_machine(world),
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=20,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
-    )
-    print("\noutcomes:", ", ".join(f"{r} {o}: {n}" for (r, o), n in sorted(OUTCOMES.items())))
+    outcomes = Outcomes()
+    machine = make_machine(world, outcomes)
+    run_machine(machine, outcomes, examples=30, steps=12)

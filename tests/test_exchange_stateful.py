@@ -2,7 +2,8 @@
 with the exchange's invariants checked after every step (hypothesis ``RuleBasedStateMachine``).
 
 Every fill is predicted to succeed or to be refused with a named error; a refused fill must leave
-every balance and filled amount unchanged.
+every balance and filled amount unchanged. The run fails when some rule never once succeeded
+(``state_machines.Outcomes``).
 
 Invariants:
 - CPT and credits are conserved: Σ balances of the traders and the treasury never change (fees move
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 import pytest
 from exchange_world import Market
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -24,8 +24,8 @@ from hypothesis.stateful import (
     initialize,
     invariant,
     rule,
-    run_state_machine_as_test,
 )
+from state_machines import Outcomes, run_machine
 
 from gpubarter.chain.revert import error_name
 from gpubarter.deploy_plan import WAD
@@ -46,7 +46,7 @@ class OrderModel:
     cancelled: bool = False
 
 
-def make_machine(m: Market) -> type[RuleBasedStateMachine]:
+def make_machine(m: Market, outcomes: Outcomes) -> type[RuleBasedStateMachine]:
     traders = [m.seller, m.buyer, m.third]
     fee_bps = m.gov.fee()[1]
 
@@ -79,6 +79,7 @@ def make_machine(m: Market) -> type[RuleBasedStateMachine]:
             signed = maker.make(side, m.series_id, amount, price, m.world.now() + 10**6, epoch=epoch)
             model = OrderModel(signed, maker)
             self.models.append(model)
+            outcomes.record()
             return model
 
         def _expected(self, o: OrderModel, taker: ExchangeClient, amount: int) -> str | None:
@@ -98,9 +99,17 @@ def make_machine(m: Market) -> type[RuleBasedStateMachine]:
                 return "ERC1155InsufficientBalance"
             return None
 
-        @rule(o=orders, taker=st.sampled_from(traders), share=st.sampled_from([0.1, 0.5, 1.0, 1.5]))
-        def fill(self, o: OrderModel, taker: ExchangeClient, share: float) -> None:
-            amount = max(1, int((o.signed.order.amount - o.filled) * share))
+        @rule(o=orders, taker=st.sampled_from(traders), share=st.sampled_from([0.1, 0.5, 1.0, 1.5]),
+              fit=st.booleans())
+        def fill(self, o: OrderModel, taker: ExchangeClient, share: float, fit: bool) -> None:
+            """The taker fills part of the drawn order, or (``fit``) of the newest order it can fill."""
+            def amount_of(order: OrderModel) -> int:
+                return max(1, int((order.signed.order.amount - order.filled) * share))
+
+            if fit:
+                fillable = [c for c in self.models if self._expected(c, taker, amount_of(c)) is None]
+                o = fillable[-1] if fillable else o
+            amount = amount_of(o)
             expected = self._expected(o, taker, amount)
             before = (m.balances(), taker.filled_of(o.signed.digest))
             try:
@@ -108,18 +117,17 @@ def make_machine(m: Market) -> type[RuleBasedStateMachine]:
             except TransactionReverted as exc:
                 assert error_name(exc.reason) == expected, exc.reason
                 assert (m.balances(), taker.filled_of(o.signed.digest)) == before
+                outcomes.record(expected)
                 return
             assert expected is None, f"expected {expected}"
+            outcomes.record()
             o.filled += amount
             self.fees += fee_of(cost_of(o.signed.order.price_per_hour, amount, o.signed.order.side), fee_bps)
 
         @rule(o=orders)
         def cancel(self, o: OrderModel) -> None:
-            if o.cancelled:
-                with pytest.raises(TransactionReverted, match="CreditExchangeOrderCancelled"):
-                    o.maker.cancel(o.signed.order)
-                return
-            o.maker.cancel(o.signed.order)
+            error = "CreditExchangeOrderCancelled" if o.cancelled else None
+            outcomes.expect(lambda: o.maker.cancel(o.signed.order), error)
             o.cancelled = True
 
         @rule(maker=st.sampled_from(traders))
@@ -127,6 +135,7 @@ def make_machine(m: Market) -> type[RuleBasedStateMachine]:
             new = self.epochs[maker.sender.address] + 1
             maker.raise_epoch(new)
             self.epochs[maker.sender.address] = new
+            outcomes.record()
 
         @invariant()
         def conserved(self) -> None:
@@ -149,8 +158,6 @@ def make_machine(m: Market) -> type[RuleBasedStateMachine]:
 
 @pytest.mark.slow
 def test_exchange_state_machine(market: Market) -> None:
-    run_state_machine_as_test(
-        make_machine(market),
-        settings=settings(max_examples=8, stateful_step_count=15, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
-    )
+    outcomes = Outcomes()
+    machine = make_machine(market, outcomes)
+    run_machine(machine, outcomes, examples=12, steps=10)

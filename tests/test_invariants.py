@@ -15,6 +15,9 @@ spreads the classes, so suites run side by side (a parametrized test would keep 
     uv run pytest tests/test_invariants.py             # default profile
     CI=true uv run pytest tests/test_invariants.py     # ci profile
     uv run python -m gpubarter.toolchain.forge         # the same runs, with each handler's counts
+
+The unit tests beside the suites (foundry/lifecycle/Regressions.t.sol: the minimal sequences of the
+violations the suites found) run here too, once, with the default profile.
 """
 
 from __future__ import annotations
@@ -71,6 +74,16 @@ class InvariantSuite:
                         calls = metrics.calls if metrics else 0
                         idle.append(f"{contract}.{action} ({calls} calls, none succeeded)")
             assert not idle, f"{inv.name}: handler actions that never succeeded: {', '.join(idle)}"
+
+
+@pytest.mark.slow
+def test_the_regressions_the_suites_found_stay_fixed():
+    """foundry/lifecycle/Regressions.t.sol: each minimal sequence of a violation a suite found."""
+    results = forge.run_unit_tests()
+    regressions = [name for name in results if name.startswith("LifecycleRegressions.")]
+    assert len(regressions) >= 2, f"forge ran {sorted(results)}"
+    failed = {name: reason for name, reason in results.items() if reason is not None}
+    assert not failed, failed
 
 
 def test_suites_are_found():

@@ -1,13 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {CooperativeHandler} from "./CooperativeHandler.sol";
-import {GovernanceHandler} from "./GovernanceHandler.sol";
-import {HolderHandler} from "./HolderHandler.sol";
-import {DealKeeperHandler, KeeperHandler} from "./KeeperHandler.sol";
 import {LifecycleFixture} from "./LifecycleFixture.sol";
-import {MeteringHandler} from "./MeteringHandler.sol";
-import {DealProviderHandler, ProviderHandler} from "./ProviderHandler.sol";
 
 /// @title BarterInvariants
 /// @notice A barter from offer to settlement: cooperatives set members' shares, register datasets and offer
@@ -72,57 +66,7 @@ contract BarterInvariants is LifecycleFixture {
         require(escrow.dueSteps(1) == 1 && escrow.dealOf(1).released == 1, "set-up: deal 1's step 1 released");
         require(escrow.dueSteps(2) == 1 && escrow.dealOf(2).released == 0, "set-up: deal 2's step 1 owed");
 
-        bytes4[] memory cooperativeActions = new bytes4[](6);
-        cooperativeActions[0] = CooperativeHandler.setShares.selector;
-        cooperativeActions[1] = CooperativeHandler.registerDataset.selector;
-        cooperativeActions[2] = CooperativeHandler.offer.selector;
-        cooperativeActions[3] = CooperativeHandler.cancelOffer.selector;
-        cooperativeActions[4] = CooperativeHandler.release.selector;
-        cooperativeActions[5] = CooperativeHandler.memberClaim.selector;
-        _target(address(cooperativeHandler), cooperativeActions);
-
-        bytes4[] memory providerActions = new bytes4[](4);
-        providerActions[0] = ProviderHandler.createSeries.selector;
-        providerActions[1] = ProviderHandler.mint.selector;
-        providerActions[2] = ProviderHandler.acknowledge.selector;
-        providerActions[3] = ProviderHandler.closeFrozen.selector;
-        _target(address(providerHandler), providerActions);
-
-        bytes4[] memory dealProviderActions = new bytes4[](2);
-        dealProviderActions[0] = DealProviderHandler.accept.selector;
-        dealProviderActions[1] = DealProviderHandler.dispute.selector;
-        _target(address(dealProviderHandler), dealProviderActions);
-
-        bytes4[] memory holderActions = new bytes4[](3);
-        holderActions[0] = HolderHandler.open.selector;
-        holderActions[1] = HolderHandler.close.selector;
-        holderActions[2] = HolderHandler.claim.selector;
-        _target(address(holderHandler), holderActions);
-
-        bytes4[] memory meteringActions = new bytes4[](5);
-        meteringActions[0] = MeteringHandler.report.selector;
-        meteringActions[1] = MeteringHandler.finalize.selector;
-        meteringActions[2] = MeteringHandler.challenge.selector;
-        meteringActions[3] = MeteringHandler.resolve.selector;
-        meteringActions[4] = MeteringHandler.lapse.selector;
-        _target(address(meteringHandler), meteringActions);
-
-        bytes4[] memory keeperActions = new bytes4[](1);
-        keeperActions[0] = KeeperHandler.releaseCollateral.selector;
-        _target(address(keeperHandler), keeperActions);
-
-        bytes4[] memory dealKeeperActions = new bytes4[](3);
-        dealKeeperActions[0] = DealKeeperHandler.markDue.selector;
-        dealKeeperActions[1] = DealKeeperHandler.claimKeyTimeout.selector;
-        dealKeeperActions[2] = DealKeeperHandler.settle.selector;
-        _target(address(dealKeeperHandler), dealKeeperActions);
-
-        bytes4[] memory governanceActions = new bytes4[](4);
-        governanceActions[0] = GovernanceHandler.pauseJobs.selector;
-        governanceActions[1] = GovernanceHandler.setSettlementGrace.selector;
-        governanceActions[2] = GovernanceHandler.setChallengePeriod.selector;
-        governanceActions[3] = GovernanceHandler.warp.selector;
-        _target(address(governanceHandler), governanceActions);
+        _targetLifecycle();
     }
 
     /// @notice Keys follow delivery within one step either way, bonds are conserved, a settled deal's delivery

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {GovernanceHandler, IssuerHandler} from "./GovernanceHandler.sol";
-import {CreditHandler, HolderHandler} from "./HolderHandler.sol";
-import {KeeperHandler} from "./KeeperHandler.sol";
+import {CreditHandler} from "./HolderHandler.sol";
 import {LifecycleFixture} from "./LifecycleFixture.sol";
-import {MeteringHandler} from "./MeteringHandler.sol";
-import {ProviderHandler, StakeHandler} from "./ProviderHandler.sol";
+import {StakeHandler} from "./ProviderHandler.sol";
 
 /// @title CreditsJobsInvariants
 /// @notice The life of a stake-backed credit: providers register, stake, unstake (all their free stake, at
@@ -49,6 +46,8 @@ contract CreditsJobsInvariants is LifecycleFixture {
         meteringHandler.report(1, 1, 100_400, 3); // and 100 on another GPU, pending
         meteringHandler.challenge(0, 0);
 
+        _targetLifecycle();
+
         bytes4[] memory stakeActions = new bytes4[](4);
         stakeActions[0] = StakeHandler.register.selector;
         stakeActions[1] = StakeHandler.stake.selector;
@@ -56,47 +55,11 @@ contract CreditsJobsInvariants is LifecycleFixture {
         stakeActions[3] = StakeHandler.withdraw.selector;
         _target(address(stakeHandler), stakeActions);
 
-        bytes4[] memory providerActions = new bytes4[](4);
-        providerActions[0] = ProviderHandler.createSeries.selector;
-        providerActions[1] = ProviderHandler.mint.selector;
-        providerActions[2] = ProviderHandler.acknowledge.selector;
-        providerActions[3] = ProviderHandler.closeFrozen.selector;
-        _target(address(providerHandler), providerActions);
-
-        bytes4[] memory holderActions = new bytes4[](3);
-        holderActions[0] = HolderHandler.open.selector;
-        holderActions[1] = HolderHandler.close.selector;
-        holderActions[2] = HolderHandler.claim.selector;
-        _target(address(holderHandler), holderActions);
-
         bytes4[] memory creditActions = new bytes4[](3);
         creditActions[0] = CreditHandler.burnExpired.selector;
         creditActions[1] = CreditHandler.transfer.selector;
         creditActions[2] = CreditHandler.burnWithoutConsent.selector;
         _target(address(creditHandler), creditActions);
-
-        bytes4[] memory meteringActions = new bytes4[](5);
-        meteringActions[0] = MeteringHandler.report.selector;
-        meteringActions[1] = MeteringHandler.finalize.selector;
-        meteringActions[2] = MeteringHandler.challenge.selector;
-        meteringActions[3] = MeteringHandler.resolve.selector;
-        meteringActions[4] = MeteringHandler.lapse.selector;
-        _target(address(meteringHandler), meteringActions);
-
-        bytes4[] memory governanceActions = new bytes4[](4);
-        governanceActions[0] = GovernanceHandler.pauseJobs.selector;
-        governanceActions[1] = GovernanceHandler.setSettlementGrace.selector;
-        governanceActions[2] = GovernanceHandler.setChallengePeriod.selector;
-        governanceActions[3] = GovernanceHandler.warp.selector;
-        _target(address(governanceHandler), governanceActions);
-
-        bytes4[] memory issuerActions = new bytes4[](1);
-        issuerActions[0] = IssuerHandler.setFrozen.selector;
-        _target(address(issuerHandler), issuerActions);
-
-        bytes4[] memory keeperActions = new bytes4[](1);
-        keeperActions[0] = KeeperHandler.releaseCollateral.selector;
-        _target(address(keeperHandler), keeperActions);
     }
 
     /// @notice Collateral covers every outstanding credit, credits move only by their holders' actions, and

@@ -196,6 +196,73 @@ abstract contract LifecycleFixture is ProtocolFixture {
         return new CooperativeHandler(p, store, coops, admins);
     }
 
+    /// @dev Targets what every lifecycle suite runs: the actions of providers, holders, the oracle, governance and
+    /// the keeper, and those of the series issuer and of the barter's actors where the suite has them.
+    function _targetLifecycle() internal {
+        bytes4[] memory actions = new bytes4[](4);
+        actions[0] = ProviderHandler.createSeries.selector;
+        actions[1] = ProviderHandler.mint.selector;
+        actions[2] = ProviderHandler.acknowledge.selector;
+        actions[3] = ProviderHandler.closeFrozen.selector;
+        _target(address(providerHandler), actions);
+
+        actions = new bytes4[](3);
+        actions[0] = HolderHandler.open.selector;
+        actions[1] = HolderHandler.close.selector;
+        actions[2] = HolderHandler.claim.selector;
+        _target(address(holderHandler), actions);
+
+        actions = new bytes4[](5);
+        actions[0] = MeteringHandler.report.selector;
+        actions[1] = MeteringHandler.finalize.selector;
+        actions[2] = MeteringHandler.challenge.selector;
+        actions[3] = MeteringHandler.resolve.selector;
+        actions[4] = MeteringHandler.lapse.selector;
+        _target(address(meteringHandler), actions);
+
+        actions = new bytes4[](4);
+        actions[0] = GovernanceHandler.pauseJobs.selector;
+        actions[1] = GovernanceHandler.setSettlementGrace.selector;
+        actions[2] = GovernanceHandler.setChallengePeriod.selector;
+        actions[3] = GovernanceHandler.warp.selector;
+        _target(address(governanceHandler), actions);
+
+        actions = new bytes4[](1);
+        actions[0] = KeeperHandler.releaseCollateral.selector;
+        _target(address(keeperHandler), actions);
+
+        if (address(issuerHandler) != address(0)) {
+            actions = new bytes4[](1);
+            actions[0] = IssuerHandler.setFrozen.selector;
+            _target(address(issuerHandler), actions);
+        }
+        if (address(cooperativeHandler) != address(0)) {
+            _targetBarter();
+        }
+    }
+
+    function _targetBarter() private {
+        bytes4[] memory actions = new bytes4[](6);
+        actions[0] = CooperativeHandler.setShares.selector;
+        actions[1] = CooperativeHandler.registerDataset.selector;
+        actions[2] = CooperativeHandler.offer.selector;
+        actions[3] = CooperativeHandler.cancelOffer.selector;
+        actions[4] = CooperativeHandler.release.selector;
+        actions[5] = CooperativeHandler.memberClaim.selector;
+        _target(address(cooperativeHandler), actions);
+
+        actions = new bytes4[](2);
+        actions[0] = DealProviderHandler.accept.selector;
+        actions[1] = DealProviderHandler.dispute.selector;
+        _target(address(dealProviderHandler), actions);
+
+        actions = new bytes4[](3);
+        actions[0] = DealKeeperHandler.markDue.selector;
+        actions[1] = DealKeeperHandler.claimKeyTimeout.selector;
+        actions[2] = DealKeeperHandler.settle.selector;
+        _target(address(dealKeeperHandler), actions);
+    }
+
     /// @dev Targets `selectors` of `handler`.
     function _target(address handler, bytes4[] memory selectors) internal {
         targetSelector(FuzzSelector({addr: handler, selectors: selectors}));

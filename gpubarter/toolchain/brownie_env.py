@@ -18,21 +18,20 @@ project's anvil first on PATH (brownie's ``development`` network starts ``anvil`
 
 from __future__ import annotations
 
-import fcntl
 import os
 import platform
 import re
-import shutil
 import subprocess
-import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.toolchain import tool_venv
 from gpubarter.toolchain.node import anvil_binary
 from gpubarter.toolchain.solc import SOLC_VERSION, solc_wrapper
+from gpubarter.toolchain.tool_venv import ToolVenv
 
 #: Pinned: 1.22.2 is the last eth-brownie release (its docs say it is no longer actively
 #: maintained) and the one tests/test_brownie.py checks with brownie-config.yaml and
@@ -91,13 +90,7 @@ class BrownieError(ToolchainError):
 
 
 @dataclass(frozen=True)
-class BrownieEnv:
-    root: Path
-
-    @property
-    def venv(self) -> Path:
-        return self.root / "venv"
-
+class BrownieEnv(ToolVenv):
     @property
     def home(self) -> Path:
         return self.root / "home"
@@ -107,26 +100,14 @@ class BrownieEnv:
         return self.venv / "bin" / "brownie"
 
     @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
-
-    @property
-    def stamp(self) -> Path:
-        return self.root / "installed"
-
-    @property
     def solc(self) -> Path:
         return self.home / ".solcx" / f"solc-v{SOLC_VERSION}"
 
-    def environ(self) -> dict[str, str]:
+    def environ(self, *, drop: Iterable[str] = (), path_first: Iterable[Path] = ()) -> dict[str, str]:
         """The environment brownie runs in: isolated HOME, brownie's venv, anvil on PATH."""
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("PYTHONPATH", "PYTHONHOME", "SOLCX_BINARY_PATH")}
-        path = os.pathsep.join([str(self.venv / "bin"), str(anvil_binary().parent),
-                                env.get("PATH", os.defpath)])
-        env.update(HOME=str(self.home), VIRTUAL_ENV=str(self.venv), PATH=path,
-                   GPUBARTER_NODE_MODULES=str(paths.node_modules()),
-                   GPUBARTER_ROOT=str(paths.project_root()), PYTHONUNBUFFERED="1")
+        env = super().environ(drop=["SOLCX_BINARY_PATH", *drop],
+                              path_first=[anvil_binary().parent, *path_first])
+        env.update(HOME=str(self.home), GPUBARTER_ROOT=str(paths.project_root()))
         return env
 
 
@@ -139,65 +120,24 @@ def _stamp_text() -> str:
     return f"eth-brownie=={BROWNIE_VERSION} python={platform.python_version()}\n"
 
 
-def _uv() -> str:
-    found = os.environ.get("UV") or shutil.which("uv")
-    if not found:
-        raise BrownieError("`uv` was not found on PATH; brownie's environment is built with uv: "
-                           "install it (https://docs.astral.sh/uv/) and run the command again")
-    return found
-
-
-def _run_step(what: str, cmd: Sequence[str]) -> None:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise BrownieError(f"{what} failed (exit {proc.returncode}): {_last_line(proc.stderr)}")
-
-
 def ensure_brownie_env(*, quiet: bool = False) -> BrownieEnv:
     """Create brownie's environment if it is missing or outdated; return it."""
     env = BrownieEnv(env_dir())
-    if not _installed(env):
-        uv = _uv()
-        env.root.mkdir(parents=True, exist_ok=True)
-        with open(env.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
-            if not _installed(env):
-                _install(env, uv, quiet=quiet)
-    _install_solc(env)
+    tool_venv.build_once(env.root, lambda: env.is_installed(_stamp_text(), env.brownie),
+                         lambda uv: _install(env, uv, quiet=quiet), tool="brownie", error=BrownieError)
+    # py-solc-x looks for solc-v<version> there: npm's WebAssembly solc behind a native-style CLI.
+    script = (f"#!/bin/sh\n# gpubarter: npm's WebAssembly solc {SOLC_VERSION} behind a native-style CLI\n"
+              f'exec node "{solc_wrapper()}" "$@"\n')
+    tool_venv.write_if_changed(env.solc, script, mode=0o755)
     return env
 
 
-def _installed(env: BrownieEnv) -> bool:
-    return (env.stamp.is_file() and env.stamp.read_text() == _stamp_text()
-            and env.brownie.is_file())
-
-
 def _install(env: BrownieEnv, uv: str, *, quiet: bool) -> None:
-    if not quiet:
-        print(f"gpubarter: installing eth-brownie {BROWNIE_VERSION} into its own environment "
-              f"at {env.venv} (about a minute, once) ...", file=sys.stderr, flush=True)
-    env.stamp.unlink(missing_ok=True)
-    _run_step("creating brownie's virtual environment",
-              [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(env.venv)])
-    _run_step(f"installing eth-brownie=={BROWNIE_VERSION} (check access to PyPI)",
-              [uv, "pip", "install", "--quiet", "--python", str(env.python),
-               f"eth-brownie=={BROWNIE_VERSION}"])
+    tool_venv.create_venv(env, uv, [f"eth-brownie=={BROWNIE_VERSION}"], _stamp_text(),
+                          tool=f"eth-brownie {BROWNIE_VERSION}", error=BrownieError,
+                          note="about a minute, once", quiet=quiet)
     if not env.brownie.is_file():
         raise BrownieError(f"eth-brownie installed but {env.brownie} is missing")
-    env.stamp.write_text(_stamp_text())
-
-
-def _install_solc(env: BrownieEnv) -> None:
-    """Put the solc wrapper where brownie's py-solc-x looks for solc-v<version>."""
-    script = ("#!/bin/sh\n"
-              f"# gpubarter: npm's WebAssembly solc {SOLC_VERSION} behind a native-style CLI\n"
-              f'exec node "{solc_wrapper()}" "$@"\n')
-    if not env.solc.is_file() or env.solc.read_text() != script:
-        env.solc.parent.mkdir(parents=True, exist_ok=True)
-        tmp = env.solc.with_name(f".{env.solc.name}.{os.getpid()}")
-        tmp.write_text(script)
-        tmp.chmod(0o755)
-        os.replace(tmp, env.solc)
 
 
 def _last_line(output: str) -> str:

@@ -38,6 +38,7 @@ from gpubarter import paths
 from gpubarter.errors import ToolchainError
 from gpubarter.toolchain.node import forge_binary, require_executable
 from gpubarter.toolchain.solc import solc_wrapper
+from gpubarter.toolchain.tool_venv import tail, write_if_changed
 
 #: Where the suites live, relative to the project root (outside contracts/, which the product's
 #: compiler builds whole).
@@ -157,7 +158,7 @@ def forge_env(profile: str = "default") -> dict[str, str]:
     out.mkdir(parents=True, exist_ok=True)
     shim = out / "solc"
     node, wrapper = shlex.quote(require_executable("node")), shlex.quote(str(solc_wrapper()))
-    _write_file(shim, f"#!/bin/sh\nexec {node} {wrapper} \"$@\"\n", mode=0o755)
+    write_if_changed(shim, f"#!/bin/sh\nexec {node} {wrapper} \"$@\"\n", mode=0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FOUNDRY_", "DAPP_"))}
     env.update(
         FOUNDRY_PROFILE=profile,
@@ -199,14 +200,15 @@ def _build(timeout: float) -> None:
         raise ForgeError(f"forge build did not finish within {timeout:.0f} s") from None
     if proc.returncode != 0:
         raise ForgeError(f"forge build failed (exit {proc.returncode}):\n"
-                         f"{_tail(proc.stdout + proc.stderr, 40)}")
+                         f"{tail(proc.stdout + proc.stderr, 40)}")
 
 
-def run_suite(suite: str, *, profile: str = "default", timeout: float | None = None) -> SuiteRun:
-    """Run every invariant of contract ``suite`` with ``profile``; compile first if needed."""
+def _forge_test(args: list[str], what: str, profile: str,
+                timeout: float | None) -> tuple[int, dict[str, Any], float, str]:
+    """``forge test ARGS --json`` after a build: its exit code, JSON report, wall time and stderr."""
     timeout = timeout if timeout is not None else RUN_TIMEOUT_S[profile]
     env = forge_env(profile)
-    cmd = [str(forge_binary()), "test", "--match-contract", f"^{re.escape(suite)}$", "--json"]
+    cmd = [str(forge_binary()), "test", *args, "--json"]
     with _build_lock(exclusive=True):
         _build(BUILD_TIMEOUT_S)
     with _build_lock(exclusive=False):
@@ -215,20 +217,41 @@ def run_suite(suite: str, *, profile: str = "default", timeout: float | None = N
             proc = subprocess.run(cmd, cwd=paths.project_root(), env=env, capture_output=True, text=True,
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise ForgeError(f"forge test {suite} ({profile}) did not finish within {timeout:.0f} s; "
+            raise ForgeError(f"forge test {what} ({profile}) did not finish within {timeout:.0f} s; "
                              "run it alone to see how long it takes") from None
         wall = time.monotonic() - start
     try:
         report = json.loads(proc.stdout)
     except ValueError:
-        raise ForgeError(f"forge test {suite} ({profile}) gave no JSON report (exit {proc.returncode}):\n"
-                         f"{_tail(proc.stdout + proc.stderr, 40)}") from None
+        raise ForgeError(f"forge test {what} ({profile}) gave no JSON report (exit {proc.returncode}):\n"
+                         f"{tail(proc.stdout + proc.stderr, 40)}") from None
+    return proc.returncode, report, wall, tail(proc.stderr, 10)
+
+
+def run_suite(suite: str, *, profile: str = "default", timeout: float | None = None) -> SuiteRun:
+    """Run every invariant of contract ``suite`` with ``profile``; compile first if needed."""
+    returncode, report, wall, stderr = _forge_test(["--match-contract", f"^{re.escape(suite)}$"], suite,
+                                                   profile, timeout)
     invariants = parse_report(report, suite)
     if not invariants:
         raise ForgeError(f"forge ran no invariant of {suite}: is it a contract in "
                          f"{SUITES_DIR}/**/{SUITE_GLOB} with invariant_* functions?")
-    return SuiteRun(suite=suite, profile=profile, returncode=proc.returncode, wall_s=wall,
-                    invariants=invariants, stderr_tail=_tail(proc.stderr, 10))
+    return SuiteRun(suite=suite, profile=profile, returncode=returncode, wall_s=wall,
+                    invariants=invariants, stderr_tail=stderr)
+
+
+def run_unit_tests(*, timeout: float | None = None) -> dict[str, str | None]:
+    """Run the unit tests of ``foundry/`` (every ``*.t.sol`` that is not an invariant suite, such as the
+    regressions the suites found): ``Contract.test()`` -> None when it passed, else forge's reason."""
+    _, report, _, _ = _forge_test(["--no-match-path", f"**/{SUITE_GLOB}"], "unit tests", "default", timeout)
+    results = {}
+    for contract_id, data in report.items():
+        for name, test in data.get("test_results", {}).items():
+            key = f"{contract_id.rsplit(':', 1)[-1]}.{name}"
+            results[key] = None if test.get("status") == "Success" else (test.get("reason") or "failed")
+    if not results:
+        raise ForgeError(f"forge found no unit test in {SUITES_DIR}/ (files *.t.sol outside {SUITE_GLOB})")
+    return results
 
 
 def parse_report(report: dict[str, Any], suite: str) -> list[InvariantResult]:
@@ -268,21 +291,6 @@ def handler_actions(source: str, contract: str) -> list[str]:
             return sorted(item["name"] for item in artifact.get("abi", []) if item.get("type") == "function"
                           and item.get("stateMutability") not in ("view", "pure"))
     raise ForgeError(f"no forge artifact of {source}:{contract} under {forge_dir() / 'out'}: build first")
-
-
-def _write_file(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write ``path`` unless it already holds ``text``; atomically, as other processes may use it."""
-    if path.is_file() and path.read_text() == text:
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text)
-    tmp.chmod(mode)
-    os.replace(tmp, path)
-
-
-def _tail(output: str, lines: int) -> str:
-    kept = [line.rstrip() for line in output.strip().splitlines() if line.strip()]
-    return "\n".join(kept[-lines:]) or "no output"
 
 
 def summary(run: SuiteRun) -> str:

@@ -30,16 +30,13 @@ and comments would put the reasons in the contracts, away from the one list revi
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import platform
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -48,8 +45,10 @@ from typing import Any
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.toolchain import tool_venv
 from gpubarter.toolchain.node import ensure_node_tools
 from gpubarter.toolchain.solc import solc_wrapper
+from gpubarter.toolchain.tool_venv import ToolVenv
 
 #: Pinned, with all its dependencies (slither-requirements.txt): a new slither or crytic-compile
 #: release brings new detectors and changes old ones, and the triage file lists what one version
@@ -73,33 +72,14 @@ class SlitherError(ToolchainError):
 
 
 @dataclass(frozen=True)
-class SlitherEnv:
-    root: Path
-
-    @property
-    def venv(self) -> Path:
-        return self.root / "venv"
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
+class SlitherEnv(ToolVenv):
+    """slither's venv and its solc shim. Its processes run with ``environ()``: the venv as
+    ``VIRTUAL_ENV`` matters, as solc-select (which crytic-compile imports) makes its folder there
+    instead of in the user's HOME."""
 
     @property
     def solc(self) -> Path:
         return self.root / "solc"
-
-    @property
-    def stamp(self) -> Path:
-        return self.root / "installed"
-
-    def environ(self) -> dict[str, str]:
-        """slither's environment: its venv first on PATH and as ``VIRTUAL_ENV`` (solc-select, which
-        crytic-compile imports, makes its folder there instead of in the user's HOME)."""
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-        env.update(VIRTUAL_ENV=str(self.venv), PYTHONUNBUFFERED="1",
-                   PATH=os.pathsep.join([str(self.venv / "bin"), env.get("PATH", os.defpath)]),
-                   GPUBARTER_NODE_MODULES=str(paths.node_modules()))
-        return env
 
 
 def env_dir() -> Path:
@@ -112,72 +92,19 @@ def _stamp_text() -> str:
     return f"slither-analyzer=={SLITHER_VERSION} python={platform.python_version()} lock={lock}\n"
 
 
-def _uv() -> str:
-    found = os.environ.get("UV") or shutil.which("uv")
-    if not found:
-        raise SlitherError("`uv` was not found on PATH; slither's environment is built with uv: "
-                           "install it (https://docs.astral.sh/uv/) and run the command again")
-    return found
-
-
 def ensure_slither_env(*, quiet: bool = False) -> SlitherEnv:
-    """Create slither's environment if it is missing or outdated; return it.
-
-    A quick check when already installed. Safe with concurrent callers (pytest-xdist workers,
-    two test runs): the first builds under a file lock, the others wait and then reuse it.
-    """
+    """Create slither's environment if it is missing or outdated (a quick check when installed); return it."""
     env = SlitherEnv(env_dir())
-    if not _installed(env):
-        uv = _uv()
-        env.root.mkdir(parents=True, exist_ok=True)
-        with open(env.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
-            if not _installed(env):
-                _install(env, uv, quiet=quiet)
-    _write_file(env.solc, "#!/bin/sh\n"
-                f"exec node {shlex.quote(str(solc_wrapper()))} \"$@\"\n", mode=0o755)
+    tool_venv.build_once(env.root, lambda: env.is_installed(_stamp_text()),
+                         lambda uv: _install(env, uv, quiet=quiet), tool="slither", error=SlitherError)
+    tool_venv.write_if_changed(env.solc, "#!/bin/sh\n"
+                               f"exec node {shlex.quote(str(solc_wrapper()))} \"$@\"\n", mode=0o755)
     return env
 
 
-def _installed(env: SlitherEnv) -> bool:
-    return (env.stamp.is_file() and env.stamp.read_text() == _stamp_text()
-            and env.python.is_file())
-
-
 def _install(env: SlitherEnv, uv: str, *, quiet: bool) -> None:
-    if not quiet:
-        print(f"gpubarter: installing slither-analyzer {SLITHER_VERSION} into its own environment "
-              f"at {env.venv} (once) ...", file=sys.stderr, flush=True)
-    env.stamp.unlink(missing_ok=True)
-    _run_step("creating slither's virtual environment",
-              [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(env.venv)])
-    _run_step(f"installing slither-analyzer=={SLITHER_VERSION} (check access to PyPI)",
-              [uv, "pip", "install", "--quiet", "--python", str(env.python),
-               "-r", str(REQUIREMENTS)])
-    env.stamp.write_text(_stamp_text())
-
-
-def _run_step(what: str, cmd: Sequence[str]) -> None:
-    proc = subprocess.run(list(cmd), capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SlitherError(f"{what} failed (exit {proc.returncode}): {_tail(proc.stderr, 5)}")
-
-
-def _write_file(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write ``path`` unless it already holds ``text``; atomically, as other processes may be
-    running slither with it."""
-    if path.is_file() and path.read_text() == text:
-        return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as file:
-        file.write(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
-
-
-def _tail(output: str, lines: int) -> str:
-    kept = [line.rstrip() for line in output.strip().splitlines() if line.strip()]
-    return "\n".join(kept[-lines:]) or "no output"
+    tool_venv.create_venv(env, uv, ["-r", str(REQUIREMENTS)], _stamp_text(),
+                          tool=f"slither-analyzer {SLITHER_VERSION}", error=SlitherError, quiet=quiet)
 
 
 # --- findings ---------------------------------------------------------------------------------
@@ -285,7 +212,8 @@ def run_slither(root: Path | None = None, *, all_impacts: bool = False,
     except ValueError:
         report = None
     if proc.returncode != 0 or not isinstance(report, dict):
-        raise SlitherError(f"slither failed (exit {proc.returncode}) in {root}: {_tail(proc.stderr, 20)}")
+        raise SlitherError(f"slither failed (exit {proc.returncode}) in {root}: "
+                           f"{tool_venv.tail(proc.stderr, 20)}")
     return parse_report(report)
 
 
