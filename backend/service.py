@@ -21,8 +21,8 @@ from backend.indexer.follower import Follower
 from backend.indexer.projections import ResourceProjector
 from backend.market.service import Market
 from backend.settings import ApiSettings
-from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.network import log_range_for
+from gpubarter.deployments import Deployment
 from gpubarter.errors import ConfigError
 
 log = logging.getLogger("gpubarter.backend")

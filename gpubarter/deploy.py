@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from gpubarter.chain.contracts import Deployment, deploy_contract, save_deployment
+from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import PLAN, Call, DeployParams
+from gpubarter.deployments import Deployment, save_deployment
 from gpubarter.settings import get_settings
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from gpubarter import paths
 from gpubarter.errors import ConfigError, DeploymentNotFound
+from gpubarter.toolchain.compiler import load_artifact
 
 
 @dataclass
@@ -34,9 +35,8 @@ class Deployment:
 
     def contract(self, w3: Any, name: str) -> Any:
         """A web3 contract object for ``name`` (needs the main environment's web3)."""
-        from gpubarter.chain.contracts import contract_at
-
-        return contract_at(w3, name, self.address(name))
+        address = w3.to_checksum_address(self.address(name))
+        return w3.eth.contract(address=address, abi=load_artifact(name)["abi"])
 
     @property
     def start_block(self) -> int:

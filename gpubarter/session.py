@@ -10,9 +10,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from gpubarter.chain import accounts
-from gpubarter.chain.contracts import Deployment, load_deployment
 from gpubarter.chain.network import Network, connect, get_network
 from gpubarter.chain.tx import Sender
+from gpubarter.deployments import Deployment, load_deployment
 from gpubarter.errors import SigningKeyError
 from gpubarter.settings import get_settings
 

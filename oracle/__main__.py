@@ -1,7 +1,8 @@
-"""``python -m oracle ARGS`` = ``gpubarter oracle ARGS``."""
+"""``python -m oracle ARGS`` = ``gpubarter oracle ARGS``: the oracle's own command line, which
+loads nothing of the service (``backend``) nor of the composition layer (``cli``)."""
 
 import sys
 
-from gpubarter.cli import main
+from oracle.cli import main
 
-sys.exit(main(["oracle", *sys.argv[1:]]))
+sys.exit(main())

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             raise SystemExit(1) from None
         return 0
-    from gpubarter.cli import main as cli_main
+    from cli import main as cli_main
 
     args = sys.argv[1:] if argv is None else argv
     return cli_main(["deploy", *args])

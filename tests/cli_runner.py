@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cli import main
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.chain.contracts import Deployment
-from gpubarter.cli import main
-from gpubarter.deployments import save_deployment
+from gpubarter.deployments import Deployment, save_deployment
 from gpubarter.settings import get_settings
 
 Cli = Callable[..., str]

@@ -17,10 +17,11 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from gpubarter.chain.anvil import increase_time
-from gpubarter.chain.contracts import Deployment, deploy_contract
+from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import DEFAULT_GPU_CLASSES, WAD, role
+from gpubarter.deployments import Deployment
 from gpubarter.errors import TransactionReverted
 from gpubarter.protocol.credits import ComputeClient
 

@@ -14,11 +14,11 @@ from web3 import Web3
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy import deploy_all
 from gpubarter.deploy_plan import DeployParams
+from gpubarter.deployments import Deployment
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Area fixture modules (tests/<name>.py, not test modules themselves).

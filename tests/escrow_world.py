@@ -15,9 +15,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from gpubarter.chain.anvil import increase_time
-from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD, role
+from gpubarter.deployments import Deployment
 from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient, OfferTerms
 

@@ -18,9 +18,9 @@ from cli_runner import Cli, in_process_cli
 from compute_world import SPEC
 from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, EscrowWorld, K
 
+from cli.commands._compute import fmt_time
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.cli._compute import fmt_time
 from gpubarter.deployments import save_deployment
 from gpubarter.protocol import sealing
 from gpubarter.testing import wait_for
@@ -258,7 +258,7 @@ def test_agent_command_runs_as_a_child_process_until_sigterm(
     log = tmp_path / "agent.log"
     with log.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gpubarter", "agent", "coop", ew.coop, "--interval", "0.2"],
+            [sys.executable, "-m", "cli", "agent", "coop", ew.coop, "--interval", "0.2"],
             env=env, stdout=subprocess.DEVNULL, stderr=err,
         )
     try:

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 import pytest
 
-from gpubarter.bench import api
-from gpubarter.bench._load import _get, percentile
+from cli.bench import api
+from cli.bench._load import _get, percentile
 
 
 def test_percentile_is_nearest_rank():

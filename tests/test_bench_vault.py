@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from gpubarter.bench import vault
+from cli.bench import vault
 
 
 def test_baseline_uses_seal_layout_and_breakdown_covers_sealing(tmp_path):

@@ -21,9 +21,9 @@ import pytest
 from gpubarter import paths
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.chain.contracts import load_deployment
 from gpubarter.chain.network import connect
 from gpubarter.deploy_plan import PLAN, WAD, DeployParams
+from gpubarter.deployments import load_deployment
 from gpubarter.errors import ConfigError
 from gpubarter.toolchain.brownie_env import (
     BrownieEnv,

@@ -20,10 +20,10 @@ from web3.contract.contract import ContractEvent
 from gpubarter import paths
 from gpubarter.chain import network
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.chain.contracts import Deployment, save_deployment
 from gpubarter.chain.logs import block_ranges, find_latest, find_logs
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD
+from gpubarter.deployments import Deployment, save_deployment
 from gpubarter.errors import ChainError, ConfigError
 from gpubarter.protocol.credits import ComputeClient
 from gpubarter.protocol.exchange import ExchangeClient
@@ -177,9 +177,9 @@ def test_clients_take_the_log_range_of_their_deployments_network(deployment: Dep
 
 def test_cli_clients_take_the_log_range_of_the_chosen_network(
         chain: LocalChain, deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gpubarter.cli import market
-    from gpubarter.cli._barter import open_barter
-    from gpubarter.cli._compute import open_client
+    from cli import market
+    from cli.commands._barter import open_barter
+    from cli.commands._compute import open_client
 
     save_deployment(deployment, tmp_path)
     monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path))

@@ -18,7 +18,7 @@ from gpubarter.paths import project_root
 
 
 def gpubarter(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gpubarter", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True,
                           text=True, cwd=project_root(), timeout=timeout)
 
 
@@ -150,7 +150,7 @@ def test_token_transfer_refuses_bad_input(local_env, args, message):
 
 def test_node_runs_until_interrupted_and_cleans_up(cli_env, tmp_path):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gpubarter", "node", "--port", str(port), "--deploy"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "node", "--port", str(port), "--deploy"],
                             env={**cli_env}, cwd=project_root(), stdout=subprocess.PIPE, text=True)
     try:
         for line in proc.stdout:  # type: ignore[union-attr]
@@ -176,7 +176,7 @@ def test_usage_errors_are_reported_without_a_traceback(cli_env):
 def test_exit_codes_of_commands_reach_the_shell():
     import typer
 
-    from gpubarter.cli import app, main
+    from cli import app, main
 
     @app.command("exit-two-for-test", hidden=True)
     def _exit_two() -> None:

@@ -10,9 +10,9 @@ import pytest
 from cli_runner import Cli, in_process_cli
 from compute_world import ACK_TIMEOUT_OF_H100, World
 
+from cli import main
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.cli import main
 from gpubarter.deploy_plan import WAD
 from gpubarter.protocol.types import JobStatus
 

@@ -11,9 +11,9 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 
-from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender, TxResult
+from gpubarter.deployments import Deployment
 from gpubarter.errors import TransactionReverted
 
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"

@@ -11,9 +11,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-import gpubarter.demo
-from gpubarter.cli import main
-from gpubarter.demo import DemoReport
+import cli.commands.demo
+import cli.demo
+from cli import main
+from cli.demo import DemoReport
 from gpubarter.paths import project_root
 from oracle.testing import fake_nvml
 
@@ -27,7 +28,7 @@ def test_demo_runs_the_scenario_on_a_fresh_stack_and_exits_zero(cli_env: dict[st
     env["TMPDIR"] = str(temp := tmp_path / "tmp")  # no --dir: the demo's stack lives in a fresh temp dir
     temp.mkdir()
     before = {p.pid for p in psutil.process_iter()}
-    proc = subprocess.run([sys.executable, "-m", "gpubarter", "demo"],
+    proc = subprocess.run([sys.executable, "-m", "cli", "demo"],
                           env=env, text=True, capture_output=True, cwd=project_root(), timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
@@ -65,7 +66,7 @@ def test_the_demo_exits_one_when_a_step_failed(monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     failed = DemoReport(steps_released=2, gas=[("release", "key agent", 69_000)],
                         failures=["step 3: key agent release reverted: BarterEscrowStepNotDue(step=3)"])
-    monkeypatch.setattr(gpubarter.demo, "run_demo", lambda **_kw: failed)
+    monkeypatch.setattr(cli.commands.demo, "run_demo", lambda **_kw: failed)
     assert main(["demo"]) == 1
     out = capsys.readouterr().out
     assert "failed steps" in out and "FAILED: step 3: key agent release reverted" in out
@@ -90,11 +91,11 @@ class _StandInStack:
 def test_the_demos_temp_dir_goes_after_a_clean_run_and_stays_when_a_step_failed(
         failures: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(gpubarter.demo, "DevStack", _StandInStack)
+    monkeypatch.setattr(cli.demo, "DevStack", _StandInStack)
     report = DemoReport(failures=list(failures))
-    monkeypatch.setattr(gpubarter.demo, "story_scenario", lambda *_a, **_kw: report)
+    monkeypatch.setattr(cli.demo, "story_scenario", lambda *_a, **_kw: report)
     said: list[str] = []
-    assert gpubarter.demo.run_demo(say=said.append).failures == failures
+    assert cli.demo.run_demo(say=said.append).failures == failures
     left = list(tmp_path.glob("gpubarter-demo-*"))
     if failures:
         assert len(left) == 1 and (left[0] / "logs").is_dir()
@@ -107,18 +108,18 @@ def test_a_demo_that_breaks_off_keeps_its_temp_dir_and_a_given_dir_is_always_kep
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(gpubarter.demo, "DevStack", _StandInStack)
+    monkeypatch.setattr(cli.demo, "DevStack", _StandInStack)
 
     def broken(*_a: object, **_kw: object) -> DemoReport:
         raise RuntimeError("the chain went away")
 
-    monkeypatch.setattr(gpubarter.demo, "story_scenario", broken)
+    monkeypatch.setattr(cli.demo, "story_scenario", broken)
     said: list[str] = []
     with pytest.raises(RuntimeError, match="the chain went away"):
-        gpubarter.demo.run_demo(say=said.append)
+        cli.demo.run_demo(say=said.append)
     [kept] = list((tmp_path / "tmp").glob("gpubarter-demo-*"))
     assert said == [f"the demo's work dir is kept, with its logs in logs/: {kept}"]
 
-    monkeypatch.setattr(gpubarter.demo, "story_scenario", lambda *_a, **_kw: DemoReport())
-    gpubarter.demo.run_demo(say=said.append, workdir=tmp_path / "mine")
+    monkeypatch.setattr(cli.demo, "story_scenario", lambda *_a, **_kw: DemoReport())
+    cli.demo.run_demo(say=said.append, workdir=tmp_path / "mine")
     assert (tmp_path / "mine" / "logs").is_dir() and len(said) == 1

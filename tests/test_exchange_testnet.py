@@ -22,7 +22,7 @@ SEPOLIA = 11155111
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "gpubarter", *args], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True,
                           cwd=project_root(), timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc

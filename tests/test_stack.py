@@ -9,9 +9,9 @@ import psutil
 import pytest
 
 from backend.vault.store import add_bytes
+from cli.stack import DevStack, StackError
+from cli.supervisor import ChildFailed, ChildSpec, Supervisor
 from gpubarter.errors import ConfigError
-from gpubarter.stack import DevStack, StackError
-from gpubarter.supervisor import ChildFailed, ChildSpec, Supervisor
 from gpubarter.testing import wait_for
 
 

@@ -13,10 +13,9 @@ from web3 import Web3
 
 from backend.vault.ipfs_node import LocalIpfsNode
 from backend.vault.ipfs_store import IpfsStore
+from cli.story import K, StoryEnv, run_story
 from gpubarter.chain.anvil import LocalChain
-from gpubarter.chain.contracts import Deployment
-from gpubarter.deployments import save_deployment
-from gpubarter.story import K, StoryEnv, run_story
+from gpubarter.deployments import Deployment, save_deployment
 
 
 @pytest.fixture

@@ -91,7 +91,7 @@ def test_compile_error_is_one_clear_message_and_keeps_old_build(scratch_project)
 def test_missing_node_gives_one_clear_line(tmp_path):
     # an empty PATH folder: no node, no npm; --force so that the compiler must start
     env = {**os.environ, "PATH": str(tmp_path), "GPUBARTER_BUILD_DIR": str(tmp_path / "build")}
-    proc = subprocess.run([sys.executable, "-m", "gpubarter", "compile", "--force"], env=env,
+    proc = subprocess.run([sys.executable, "-m", "cli", "compile", "--force"], env=env,
                           capture_output=True, text=True, cwd=paths.project_root())
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [

@@ -14,11 +14,11 @@ import psutil
 import pytest
 from web3 import Web3
 
+from cli.stack import http_ok
 from gpubarter.chain.contracts import contract_at
 from gpubarter.chain.network import connect
 from gpubarter.paths import project_root
 from gpubarter.process import free_port
-from gpubarter.stack import http_ok
 from gpubarter.testing import wait_for
 from oracle.testing import fake_nvml
 
@@ -29,7 +29,7 @@ class Up:
     def __init__(self, workdir: Path, env: dict[str, str], *args: str) -> None:
         self.workdir = workdir
         self.out = workdir.parent / f"{workdir.name}.out"
-        self.proc = subprocess.Popen([sys.executable, "-m", "gpubarter", "up", "--dir", str(workdir), *args],
+        self.proc = subprocess.Popen([sys.executable, "-m", "cli", "up", "--dir", str(workdir), *args],
                                      cwd=project_root(), env=env, stdout=self.out.open("w"),
                                      stderr=subprocess.STDOUT)
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from eth_utils import keccak
 
-from gpubarter.chain.contracts import save_deployment
-from gpubarter.cli import main
+from cli import main
+from gpubarter.deployments import save_deployment
 
 ROOT = Path(__file__).resolve().parents[1]
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"

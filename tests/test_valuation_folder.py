@@ -14,7 +14,7 @@ import pytest
 from backend.valuation import appraisal_hash, appraise
 from backend.valuation.errors import DatasetReadError, InputsError
 from backend.valuation.inputs import DimensionalInputs
-from backend.valuation.profile import profile_dataset
+from backend.valuation.measure import profile_dataset
 
 AS_OF = datetime(2026, 11, 23, tzinfo=UTC)
 PART_A = "id,name,ts\n1,a,2026-11-01\n2,b,2026-11-02\n3,,2026-11-03\n"
@@ -122,7 +122,7 @@ def test_folder_label_column_must_exist_in_some_file(folder):
 
 
 def test_cli_appraises_a_folder(capsys, folder, tmp_path):
-    from gpubarter.cli import main
+    from cli import main
 
     code = main(["dataset", "appraise", str(folder), "--class", "nvidia-h100-80gb",
                  "--out", str(tmp_path / "out")])
@@ -134,7 +134,7 @@ def test_cli_appraises_a_folder(capsys, folder, tmp_path):
 
 
 def test_cli_refuses_a_folder_without_data_in_one_line(capsys, tmp_path):
-    from gpubarter.cli import main
+    from cli import main
 
     (tmp_path / "empty").mkdir()
     code = main(["dataset", "appraise", str(tmp_path / "empty"), "--class", "nvidia-h100-80gb",

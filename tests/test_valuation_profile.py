@@ -15,7 +15,8 @@ import pytest
 from backend.valuation import readers
 from backend.valuation.errors import DatasetReadError, InputsError
 from backend.valuation.inputs import DimensionalInputs
-from backend.valuation.profile import dominant_type, profile_dataset
+from backend.valuation.measure import profile_dataset
+from backend.valuation.profile import dominant_type
 
 AS_OF = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from eth_abi import decode
 from eth_utils import keccak
 
 from gpubarter.chain.addresses import checksum
-from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.revert import abi_type
+from gpubarter.deployments import Deployment
 from gpubarter.toolchain.compiler import load_artifact
 
 

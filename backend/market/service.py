@@ -11,7 +11,7 @@ from web3 import Web3
 from backend.market.projector import EXCHANGE, MarketProjector
 from backend.market.pruner import Pruner
 from backend.market.relay import Relay
-from gpubarter.chain.contracts import Deployment
+from gpubarter.deployments import Deployment
 from gpubarter.errors import ChainError
 
 

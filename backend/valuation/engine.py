@@ -8,8 +8,8 @@ from typing import Any
 
 from backend.valuation.combine import combine
 from backend.valuation.inputs import AppraisalInputs, InputPrice, PriceSource, check_gpu_class
+from backend.valuation.measure import profile_dataset
 from backend.valuation.models import Context, ModelResult, Range, all_models
-from backend.valuation.profile import profile_dataset
 from backend.valuation.report import SCHEMA
 
 

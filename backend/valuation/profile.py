@@ -188,15 +188,10 @@ class Accumulator:
             self.label_classes = set(sorted(self.label_classes)[:MAX_LABEL_CLASSES])
 
 
-def profile_dataset(path: Path, *, inputs: DimensionalInputs, as_of: datetime,
-                    fmt: str | None = None) -> DatasetProfile:
-    """Measure ``path`` (a CSV, TSV, JSONL or Parquet file, or a folder of them) in one
-    streaming pass."""
+def profile_file(path: Path, *, inputs: DimensionalInputs, as_of: datetime,
+                 fmt: str | None = None) -> DatasetProfile:
+    """Measure the file ``path`` (CSV, TSV, JSONL or Parquet) in one streaming pass."""
     path = Path(path)
-    if path.is_dir():
-        from backend.valuation.folder import profile_folder
-
-        return profile_folder(path, inputs=inputs, as_of=as_of, fmt=fmt)
     size = check_file(path)
     fmt = detect_format(path, fmt)
     acc = Accumulator(inputs)

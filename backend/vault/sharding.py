@@ -10,7 +10,6 @@ shard a tar archive) and anything else on byte ranges.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,31 +102,6 @@ def read_range(path: Path, start: int, end: int, chunk: int = READ_CHUNK) -> Ite
 def even_cuts(total: int, k: int) -> list[int]:
     """k+1 offsets splitting ``total`` into k near-equal parts."""
     return [total * i // k for i in range(k + 1)]
-
-
-def plan_shards(path: Path, k: int, *, kind: str | None = None,
-                spool_dir: Path | None = None) -> ShardPlan:
-    path = Path(path)
-    if not os.path.lexists(path):
-        raise DatasetInputError(f"{path} does not exist")
-    kind = kind or detect_kind(path)
-    if kind not in KINDS:
-        raise DatasetInputError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
-    if kind == "folder" or path.is_dir():
-        if not path.is_dir():
-            raise DatasetInputError(f"{path} is not a folder")
-        from backend.vault.split_folder import plan_folder
-
-        return plan_folder(path, k)
-    if kind in ("csv", "jsonl"):
-        from backend.vault.split_text import plan_text
-
-        return plan_text(path, k, kind)
-    if kind == "parquet":
-        from backend.vault.split_parquet import plan_parquet
-
-        return plan_parquet(path, k, spool_dir=spool_dir)
-    return plan_bytes(path, k)
 
 
 def plan_bytes(path: Path, k: int) -> ShardPlan:

@@ -1,6 +1,6 @@
 """Contract objects from artifacts, deploying, and decoding a receipt's events.
 
-Where contracts live on a chain is in :mod:`gpubarter.deployments` (re-exported here).
+Where contracts live on a chain is in :mod:`gpubarter.deployments`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from gpubarter.chain.tx import Sender, TxResult
-from gpubarter.deployments import Deployment, deployment_path, load_deployment, save_deployment
 from gpubarter.errors import ConfigError
 from gpubarter.toolchain.compiler import load_artifact
-
-__all__ = ["Deployment", "contract_at", "deploy_contract", "deployment_path", "events", "load_deployment",
-           "save_deployment"]
 
 
 def contract_at(w3: Web3, name: str, address: str) -> Contract:

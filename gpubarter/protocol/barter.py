@@ -16,9 +16,10 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import EventData
 
-from gpubarter.chain.contracts import Deployment, contract_at
+from gpubarter.chain.contracts import contract_at
 from gpubarter.chain.logs import find_latest
 from gpubarter.chain.tx import Sender, TxResult
+from gpubarter.deployments import Deployment
 from gpubarter.errors import ChainError
 from gpubarter.protocol import sealing
 from gpubarter.protocol.credits import ComputeClient, Sent

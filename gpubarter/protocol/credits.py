@@ -16,10 +16,10 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from gpubarter.chain.contracts import Deployment
 from gpubarter.chain.logs import find_logs
 from gpubarter.chain.network import log_range_for
 from gpubarter.chain.tx import Sender, TxResult
+from gpubarter.deployments import Deployment
 from gpubarter.errors import ConfigError
 from gpubarter.protocol.types import GpuClass, Job, ProviderInfo, Series
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from gpubarter.stack import DevStack
+from cli.stack import DevStack
 from gpubarter.testing import wait_for
 
 

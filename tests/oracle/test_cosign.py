@@ -258,7 +258,7 @@ RUN = ["run", "--backend", "simulated", "--no-metrics", "--chain-id", "31337", "
 def test_bad_cli_input_is_refused_with_one_line_and_stores_nothing(
     argv: list[str], message: str, tmp_path: Path, capsys: Any, monkeypatch: Any, world: World
 ) -> None:
-    from gpubarter.cli import main as cli_main
+    from cli import main as cli_main
     from gpubarter.deployments import save_deployment
 
     monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))

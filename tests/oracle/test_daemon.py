@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from cli import main as cli_main
 from gpubarter.chain.accounts import dev_account
-from gpubarter.cli import main as cli_main
 from gpubarter.testing import wait_for
 from oracle.jobs import register_pid
 from oracle.store import MeterStore

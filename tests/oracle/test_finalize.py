@@ -14,7 +14,7 @@ import pytest
 from compute_world import World
 from metering_world import entries_of, oracle_of, report, submit
 
-from gpubarter.cli import main as cli_main
+from cli import main as cli_main
 from gpubarter.deploy_plan import WAD, role
 from gpubarter.deployments import save_deployment
 from oracle.finalize import RETRY_S, Finalizer

@@ -18,7 +18,7 @@ from backend.vault.ipfs_node import LocalIpfsNode
 
 
 def gpubarter(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    entry = "import sys; from gpubarter.cli import main; sys.exit(main())"
+    entry = "import sys; from cli import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", entry, *args], env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -27,7 +27,7 @@ def gpubarter(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 def run_cli(cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
             capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """``gpubarter ARGS`` in this process -> CompletedProcess-like (returncode, stdout, stderr)."""
-    from gpubarter.cli import main
+    from cli import main
 
     monkeypatch.setenv("GPUBARTER_STATE_DIR", cli_env["GPUBARTER_STATE_DIR"])
     monkeypatch.delenv("GPUBARTER_IPFS_API", raising=False)

@@ -1,69 +1,15 @@
 """The valuation models. Each takes the context and returns a :class:`ModelResult` that
-states its inputs, its assumptions and why it came out as it did."""
+states its inputs, its assumptions and why it came out as it did (:mod:`.base`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from backend.valuation.models import cost, dimensional, income, market, task
+from backend.valuation.models.base import Context, Model, ModelResult, Range
 
-from backend.valuation.inputs import AppraisalInputs, Price
-from backend.valuation.profile import DatasetProfile
-
-
-@dataclass(frozen=True)
-class Range:
-    low: float
-    mid: float
-    high: float
-
-    @classmethod
-    def around(cls, mid: float, spread: float) -> Range:
-        return cls(mid * (1 - spread), mid, mid * (1 + spread))
-
-    @classmethod
-    def of(cls, *values: float) -> Range:
-        """low/high: the extremes of ``values``; mid: the first value, kept inside them."""
-        low, high = min(values), max(values)
-        return cls(low, min(max(values[0], low), high), high)
-
-    def clamp_at_zero(self) -> Range:
-        return Range(max(self.low, 0.0), max(self.mid, 0.0), max(self.high, 0.0))
-
-    def scaled(self, factor: float) -> Range:
-        return Range(self.low * factor, self.mid * factor, self.high * factor)
-
-
-@dataclass(frozen=True)
-class Context:
-    gpu_class: str
-    inputs: AppraisalInputs
-    profile: DatasetProfile
-    price: Price | None
-
-
-@dataclass(frozen=True)
-class ModelResult:
-    name: str
-    title: str
-    inputs: dict[str, Any]
-    assumptions: list[str]
-    reasons: list[str]
-    money: Range | None = None  # in the pricing currency
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def gpu_hours(self, price: Price | None) -> Range | None:
-        if self.money is None or price is None:
-            return None
-        return self.money.scaled(1 / price.per_gpu_hour)
-
-
-Model = Callable[[Context], ModelResult | None]
+__all__ = ["Context", "Model", "ModelResult", "Range", "all_models"]
 
 
 def all_models() -> list[tuple[str, Model]]:
-    from backend.valuation.models import cost, dimensional, income, market, task
-
     return [("cost", cost.appraise), ("market", market.appraise), ("income", income.appraise),
             ("with_and_without", income.appraise_with_and_without),
             ("task_specific", task.appraise), ("dimensional", dimensional.appraise)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.valuation.inputs import DimensionalInputs
-from backend.valuation.models import Context, ModelResult, Range
+from backend.valuation.models.base import Context, ModelResult, Range
 from backend.valuation.profile import DatasetProfile
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backend.valuation.models import Context, ModelResult, Range
+from backend.valuation.models.base import Context, ModelResult, Range
 
 
 def npv(cash_flows: Sequence[float], rate: float) -> float:

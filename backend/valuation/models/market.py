@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from backend.valuation.models import Context, ModelResult, Range
+from backend.valuation.models.base import Context, ModelResult, Range
 from backend.valuation.models.dimensional import quality_score
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.valuation.models import Context, ModelResult, Range
+from backend.valuation.models.base import Context, ModelResult, Range
 
 
 def appraise(ctx: Context) -> ModelResult | None:

@@ -1,0 +1,1 @@
+"""The ``gpubarter`` commands, one module per group; each registers on :data:`cli.app`."""
