@@ -46,20 +46,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Order the work for ``--dist=loadscope`` (with ``--no-loadscope-reorder``): the Foundry suites
-    first (minutes each, one core each), then the other scopes, larger ones first. The short scopes
-    come last and fill in as workers free up, so no worker is left alone with a long suite at the end."""
+    first (minutes each, one core each), then the scopes that hold a ``slow`` test, then the others,
+    larger ones first. Short scopes come last and fill in as workers free up, so that no worker is
+    left alone with a long test at the end."""
 
     def scope(item: pytest.Item) -> str:
         return item.nodeid.rsplit("::", 1)[0] if item.cls else item.nodeid.split("::", 1)[0]
 
     sizes: dict[str, int] = {}
+    slow: set[str] = set()
     for item in items:
         sizes[scope(item)] = sizes.get(scope(item), 0) + 1
+        if item.get_closest_marker("slow"):
+            slow.add(scope(item))
     first_seen = {name: i for i, name in enumerate(sizes)}
 
-    def key(item: pytest.Item) -> tuple[bool, int, int]:
+    def key(item: pytest.Item) -> tuple[int, int, int]:
         name = scope(item)
-        return (not name.startswith("tests/test_invariants.py::Test"), -sizes[name], first_seen[name])
+        rank = 0 if name.startswith("tests/test_invariants.py::Test") else 1 if name in slow else 2
+        return (rank, -sizes[name], first_seen[name])
 
     items.sort(key=key)
 

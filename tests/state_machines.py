@@ -49,7 +49,7 @@ def machine_settings(examples: int, steps: int) -> settings:
 
 
 def run_machine(
-    machine: type[RuleBasedStateMachine], outcomes: Outcomes, *, examples: int, steps: int, batches: int = 4
+    machine: type[RuleBasedStateMachine], outcomes: Outcomes, *, examples: int, steps: int, batches: int = 6
 ) -> None:
     """Run ``machine`` (its invariants checked after every step) in batches of ``examples`` examples
     with seeds 0, 1, ... until every rule has succeeded; then fail if one never did."""

@@ -431,4 +431,4 @@ def test_compute_state_machine(world: World) -> None:
         world.gov.sender.transact(world.gov.token.functions.transfer(p.sender.address, 1_000 * WAD))
     outcomes = Outcomes()
     machine = make_machine(world, outcomes)
-    run_machine(machine, outcomes, examples=30, steps=12)
+    run_machine(machine, outcomes, examples=20, steps=12)

@@ -19,6 +19,7 @@ from gpubarter.paths import project_root
 from oracle.testing import fake_nvml
 
 
+@pytest.mark.slow
 def test_demo_runs_the_scenario_on_a_fresh_stack_and_exits_zero(cli_env: dict[str, str], tmp_path: Path):
     # A host whose NVML finds a GPU (the fake libnvidia-ml, a test stand-in): the story's jobs are
     # sleep commands no real GPU would see, so the demo must still meter simulated GPUs, and say so.

@@ -269,4 +269,4 @@ def make_machine(w: EscrowWorld, outcomes: Outcomes) -> type[RuleBasedStateMachi
 def test_escrow_state_machine(ew: EscrowWorld) -> None:
     outcomes = Outcomes()
     machine = make_machine(ew, outcomes)
-    run_machine(machine, outcomes, examples=25, steps=10)
+    run_machine(machine, outcomes, examples=12, steps=10)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -33,6 +34,7 @@ def fuzz(operation: Any, mode: GenerationMode, counter: list[int]) -> Callable[[
     return check
 
 
+@pytest.mark.slow
 def test_no_request_gets_a_server_error(service):
     # /ready answers 503 until the indexer's first step (that is its job): fuzz a ready service
     wait_for("readiness", lambda: httpx.get(f"{service.url}/api/v1/ready").status_code == 200)
