@@ -46,8 +46,8 @@ from web3 import Web3
 
 from cli.stack_agents import COOP_ADMIN, PROVIDER, agent_specs, coop_keys_dir, dev_cooperative
 from cli.supervisor import ChildSpec, Supervisor, child_env
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy import deploy_all, params_from_settings
@@ -57,8 +57,8 @@ from gpubarter.process import free_port, port_in_use
 
 if TYPE_CHECKING:
     from backend.service import BackendService
-    from backend.vault.ipfs_node import LocalIpfsNode
     from backend.vault.store import ContentStore
+    from devservers.ipfs import LocalIpfsNode
 
 HOST = "127.0.0.1"
 _ADMIN_ROLE = b"\x00" * 32
@@ -330,8 +330,8 @@ class DevStack:
             self.store = EmbeddedStore(self.workdir / "state" / "vault" / "store")
             self.say(f"content store: embedded (no IPFS node) in {self.store.location}")
             return
-        from backend.vault.ipfs_node import LocalIpfsNode
         from backend.vault.ipfs_store import IpfsStore
+        from devservers.ipfs import LocalIpfsNode
 
         node = LocalIpfsNode(repo=self.workdir / "ipfs")
         self._stack.callback(node.stop)

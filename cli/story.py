@@ -44,7 +44,7 @@ from gpubarter.chain.tx import Sender, TxResult
 from gpubarter.deploy_plan import WAD
 from gpubarter.deployments import Deployment
 from gpubarter.errors import GpuBarterError
-from gpubarter.process import Supervised
+from gpubarter.process import ChildProcess
 from gpubarter.protocol.barter import BarterClient, OfferTerms
 from oracle.store import MeterStore
 
@@ -124,7 +124,7 @@ class _Story:
         self.gov, self.admin, self.provider, self.members = gov, admin, provider, members
         self.work = Path(env.work_dir)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.procs: list[Supervised] = []
+        self.procs: list[ChildProcess] = []
 
     def gas(self, step: str, role: str, *results: TxResult | int) -> int:
         total = sum(r if isinstance(r, int) else r.gas_used for r in results)
@@ -217,8 +217,8 @@ class _Story:
         env[f"GPUBARTER_{self.env.network.upper()}_RPC_URL"] = self.env.chain_url
         return env
 
-    def start(self, name: str, args: list[str], ready: Callable[[], bool]) -> Supervised:
-        proc = Supervised(name, log_path=self.work / f"{name}.log")
+    def start(self, name: str, args: list[str], ready: Callable[[], bool]) -> ChildProcess:
+        proc = ChildProcess(name, log_path=self.work / f"{name}.log")
         self.procs.append(proc)
         proc.start([sys.executable, "-m", "oracle", *args], ready=ready, timeout=60, env=self.child_env(),
                    cwd=paths.project_root())
@@ -229,7 +229,7 @@ class _Story:
             proc.stop(grace_s=10)
         self.procs.clear()
 
-    def jobs(self, series_id: int, db: Path) -> list[Supervised]:
+    def jobs(self, series_id: int, db: Path) -> list[ChildProcess]:
         spec = add_bytes(self.env.store, json.dumps({"image": "simulated", "command": "sleep"}).encode())
         running = []
         for i, member in enumerate(self.members):

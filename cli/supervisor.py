@@ -6,7 +6,7 @@ restarted after a back-off that starts at ``backoff_s`` and doubles up to
 failures; one that fails ``max_failures`` times in a row (exits, or does not become
 ready again) stops the whole stack with :class:`ChildFailed`, naming its log.
 
-Every child is a :class:`~gpubarter.process.Supervised` process, so it dies with its
+Every child is a :class:`~gpubarter.process.ChildProcess` process, so it dies with its
 parent even when the parent is SIGKILLed (``PR_SET_PDEATHSIG``).
 """
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gpubarter.errors import NodeStartError
-from gpubarter.process import Supervised
+from gpubarter.process import ChildProcess
 
 #: Environment variables that would make a child sign with another key than the local
 #: deployer, who is the metering oracle's only signer on a dev chain (see deploy_plan.py).
@@ -56,7 +56,7 @@ class ChildSpec:
 @dataclass
 class _Child:
     spec: ChildSpec
-    process: Supervised
+    process: ChildProcess
     started_at: float = 0.0
     failures: int = 0
     restart_at: float | None = None
@@ -75,7 +75,7 @@ class Supervisor:
         self.backoff_s, self.max_backoff_s = backoff_s, max_backoff_s
         self.max_failures, self.stable_s = max_failures, stable_s
         self.clock = clock
-        self._children = [_Child(s, Supervised(s.name, log_path=self.log_path(s.name))) for s in specs]
+        self._children = [_Child(s, ChildProcess(s.name, log_path=self.log_path(s.name))) for s in specs]
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"

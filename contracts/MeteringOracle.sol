@@ -95,7 +95,7 @@ contract MeteringOracle is IMeteringOracle, AccessControl, EIP712 {
     /// @param token_ The CPT token bonds are posted in.
     /// @param challengePeriod_ Seconds accepted usage stays challengeable (0: final at once).
     constructor(address admin, IJobs jobs_, IERC20 token_, uint40 challengePeriod_)
-        EIP712("GpuBarter MeteringOracle", "1")
+        EIP712("GPU Barter MeteringOracle", "1")
     {
         if (admin == address(0) || address(jobs_) == address(0) || address(token_) == address(0)) {
             revert MeteringOracleZero();

@@ -1,6 +1,6 @@
-"""Supervised helper processes on loopback: free ports, start, wait until ready, stop.
+"""ChildProcess helper processes on loopback: free ports, start, wait until ready, stop.
 
-:class:`Supervised` starts a command whose output goes to a log file, polls a
+:class:`ChildProcess` starts a command whose output goes to a log file, polls a
 readiness check, and stops the process on ``stop()``, at interpreter exit and --
 through ``PR_SET_PDEATHSIG`` on Linux -- when the parent dies for any reason,
 SIGKILL included, so no helper (anvil, an IPFS node) outlives its owner.
@@ -66,7 +66,7 @@ def child_setup(run_as: tuple[int, int] | None = None) -> Callable[[], None]:
     return setup
 
 
-class Supervised:
+class ChildProcess:
     """One child process tied to this one. ``name`` is used in messages."""
 
     def __init__(self, name: str, *, log_path: Path | None = None) -> None:

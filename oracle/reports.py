@@ -18,7 +18,7 @@ from gpubarter.chain import eip712
 from oracle.errors import OracleError
 from oracle.schema import metering_types
 
-DOMAIN_NAME = "GpuBarter MeteringOracle"
+DOMAIN_NAME = "GPU Barter MeteringOracle"
 DOMAIN_VERSION = "1"
 MAX_BATCH = 500
 UINT64 = 2**64 - 1

@@ -119,7 +119,7 @@ STATES = ("signed", "submitted", "confirmed", "split")
 
 
 @dataclass(frozen=True)
-class Counter:
+class UsageCounter:
     job_id: int
     gpu_uuid: str
     gpu_model: str
@@ -298,13 +298,13 @@ class MeterStore:
                     ),
                 )
 
-    def counters(self, *, unreported_only: bool = False) -> list[Counter]:
+    def counters(self, *, unreported_only: bool = False) -> list[UsageCounter]:
         where = "WHERE samples > reported_samples" if unreported_only else ""
         rows = self.db.execute(
             "SELECT job_id, gpu_uuid, gpu_model, allocated_ms, sm_active_ms, energy_mj, samples "
             f"FROM counters {where} ORDER BY length(job_id), job_id, gpu_uuid"
         ).fetchall()
-        return [Counter(int(r[0]), *r[1:]) for r in rows]
+        return [UsageCounter(int(r[0]), *r[1:]) for r in rows]
 
     # -- reports and the submission queue ----------------------------------------------------
 

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from chain_checks import chain_snapshot
 from web3 import Web3
 
+from devservers.anvil import LocalChain
+from devservers.ipfs import ensure_ipfs_node
+from devservers.postgres import PostgresError, ensure_postgres
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy import deploy_all
 from gpubarter.deploy_plan import DeployParams
 from gpubarter.deployments import Deployment
+from gpubarter.toolchain import forge
+from gpubarter.toolchain.compiler import compile_contracts
+from gpubarter.toolchain.node import ensure_node_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Area fixture modules (tests/<name>.py, not test modules themselves).
@@ -29,19 +35,35 @@ CHAIN_FIXTURES = {"chain", "w3", "accounts", "deployment"}
 def pytest_configure(config: pytest.Config) -> None:
     """Install and build, once, what every test process needs, before pytest-xdist starts its
     workers: on a fresh clone, workers would otherwise race each other through npm, the compiler
-    and the PostgreSQL install. Each step is a quick check when already done."""
+    and the PostgreSQL install. Each step is a quick check when already done. After the npm tools,
+    three things run side by side: the contracts' compile, the Foundry suites' build (when this run
+    includes them; each is a minute of one core on a fresh clone) and the servers' installs."""
     if hasattr(config, "workerinput"):  # an xdist worker: the controller did it
         return
-    from backend.db.pgserver import PostgresError, ensure_postgres
-    from backend.vault.ipfs_node import ensure_ipfs_node
-    from gpubarter.toolchain.compiler import compile_contracts
-    from gpubarter.toolchain.node import ensure_node_tools
-
     ensure_node_tools(quiet=True)
-    compile_contracts()
+    steps = [compile_contracts, _install_servers]
+    if _runs_foundry_suites(config):
+        steps.append(forge.build)
+    with ThreadPoolExecutor(len(steps)) as pool:
+        for done in [pool.submit(step) for step in steps]:
+            done.result()
+
+
+def _install_servers() -> None:
     ensure_ipfs_node(quiet=True)
     with contextlib.suppress(PostgresError):  # the PostgreSQL tests report it themselves
         ensure_postgres()
+
+
+def _runs_foundry_suites(config: pytest.Config) -> bool:
+    """Whether the paths this run was given include tests/test_invariants.py."""
+    suites = (ROOT / "tests" / "test_invariants.py").resolve()
+    for arg in config.args:
+        path = Path(arg.split("::", 1)[0])
+        path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
+        if path == suites or (path.is_dir() and suites.is_relative_to(path)):
+            return True
+    return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -102,16 +124,8 @@ def _isolation(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     w3: Web3 = request.getfixturevalue("w3")
-    senders: list[Sender] = request.getfixturevalue("accounts")
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
-    yield
-    w3.provider.make_request("evm_revert", [snapshot])
-    # anvil's revert rewinds its clock to the snapshot's block time, so the chain would fall behind
-    # the wall clock by every idle stretch of the session (and refuse the oracle's reports as future)
-    latest = w3.eth.get_block("latest")["timestamp"]
-    w3.provider.make_request("evm_setTime", [max(int(time.time()), latest + 1)])
-    for sender in senders:
-        sender.reset_nonce()
+    with chain_snapshot(w3, request.getfixturevalue("accounts")):
+        yield
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from escrow_world import BOND, GPU_SECONDS, EscrowWorld, K
+from waiting import wait_for
 
 from backend.agents.base import ACCEPTED, FAULTED, SETTLED, AgentError, AgentLog, retrying, run_loop
 from backend.agents.coop import CoopKeyAgent
@@ -23,7 +24,6 @@ from backend.vault.errors import StoreUnavailable
 from backend.vault.keystore import KeyStore
 from backend.vault.seal import SealResult, seal_dataset
 from gpubarter.errors import ChainError, TransactionReverted
-from gpubarter.testing import wait_for
 
 STEP = GPU_SECONDS // K
 

@@ -17,13 +17,13 @@ import pytest
 from cli_runner import Cli, in_process_cli
 from compute_world import SPEC
 from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, EscrowWorld, K
+from waiting import wait_for
 
 from cli.commands._compute import fmt_time
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.deployments import save_deployment
 from gpubarter.protocol import sealing
-from gpubarter.testing import wait_for
 
 GOV, ADMIN, PROVIDER, M1, M2, M3, METER, OTHER = range(8)
 DEAL_ID = re.compile(r"as deal (\d+)")

@@ -18,9 +18,9 @@ from types import ModuleType
 
 import pytest
 
+from devservers.anvil import LocalChain
 from gpubarter import paths
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.network import connect
 from gpubarter.deploy_plan import PLAN, WAD, DeployParams
 from gpubarter.deployments import load_deployment

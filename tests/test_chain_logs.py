@@ -17,9 +17,9 @@ from log_requests import getlogs_recorded
 from web3 import Web3
 from web3.contract.contract import ContractEvent
 
+from devservers.anvil import LocalChain
 from gpubarter import paths
 from gpubarter.chain import network
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.logs import block_ranges, find_latest, find_logs
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD
@@ -177,7 +177,7 @@ def test_clients_take_the_log_range_of_their_deployments_network(deployment: Dep
 
 def test_cli_clients_take_the_log_range_of_the_chosen_network(
         chain: LocalChain, deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cli import market
+    from cli.commands import market
     from cli.commands._barter import open_barter
     from cli.commands._compute import open_client
 

@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from web3 import Web3
 
-from gpubarter.chain.anvil import free_port
 from gpubarter.chain.rpc import LoopbackRpc, batch_caller
 from gpubarter.errors import ChainError
+from gpubarter.process import free_port
 
 
 def test_a_loopback_node_answers_a_batch_in_order(w3) -> None:

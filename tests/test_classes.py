@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from compute_world import H100, World, events, reverts
+from chain_checks import reverts
+from compute_world import H100, World, events
 from eth_abi import encode
 from eth_utils import keccak
 

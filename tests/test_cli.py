@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain, free_port
 from gpubarter.chain.network import connect
 from gpubarter.paths import project_root
+from gpubarter.process import free_port
 
 
 def gpubarter(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from compute_world import SPEC, World, reverts
+from chain_checks import reverts
+from compute_world import SPEC, World
 
 from gpubarter.deploy_plan import role
 

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from cli_runner import Cli, in_process_cli
 from compute_world import ACK_TIMEOUT_OF_H100, World
 
 from cli import main
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.deploy_plan import WAD
 from gpubarter.protocol.types import JobStatus
 
 TX_LINE = re.compile(r"tx 0x[0-9a-f]{64} \(block \d+, gas [\d,]+\)")
-
-
-@pytest.fixture
-def gpubarter(world: World, chain: LocalChain, tmp_path: Path, monkeypatch, capsys) -> Iterator[Cli]:
-    """Run ``gpubarter ARGS`` in-process as dev account ``who``; check its exit status; return
-    what it printed."""
-    yield from in_process_cli(world.deployment, chain, tmp_path, monkeypatch, capsys)
 
 
 def test_cli_walks_provider_from_registration_to_served_job(world: World, gpubarter) -> None:

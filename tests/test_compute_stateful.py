@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
+from chain_checks import revert_to, take_snapshot
 from compute_world import H100, SPEC, World
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -94,14 +95,12 @@ def make_machine(world: World, outcomes: Outcomes) -> type[RuleBasedStateMachine
 
         def __init__(self) -> None:
             super().__init__()
-            self.snapshot = w.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.snapshot = take_snapshot(w.w3)
             self.model: dict[int, SeriesModel] = {}
             self.job_models: dict[int, JobModel] = {}
 
         def teardown(self) -> None:
-            w.w3.provider.make_request("evm_revert", [self.snapshot])
-            for c in (w.gov, *providers, *holders, w.meter):
-                c.sender.reset_nonce()
+            revert_to(w.w3, self.snapshot, [c.sender for c in (w.gov, *providers, *holders, w.meter)])
 
         @initialize(target=series)
         def existing_series(self) -> int:

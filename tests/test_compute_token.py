@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from chain_checks import reverts
 from eth_account import Account
 
-from gpubarter.chain.anvil import increase_time
+from devservers.anvil import increase_time
 from gpubarter.chain.contracts import events
 from gpubarter.chain.eip712 import PERMIT_TYPES, domain, domain_of, sign, sign_permit
-from gpubarter.chain.revert import error_name
-from gpubarter.errors import TransactionReverted
 
 WAD = 10**18
 DAY = 86_400
@@ -18,13 +17,6 @@ DAY = 86_400
 @pytest.fixture
 def token(w3, deployment):
     return deployment.contract(w3, "ComputeToken")
-
-
-def reverts_with(name: str, fn, *args, **kwargs) -> TransactionReverted:
-    with pytest.raises(TransactionReverted) as info:
-        fn(*args, **kwargs)
-    assert error_name(info.value.reason) == name, info.value.reason
-    return info.value
 
 
 def test_metadata_and_initial_supply(token, accounts):
@@ -44,8 +36,8 @@ def test_faucet_drips_and_emits(token, accounts):
 def test_faucet_is_rate_limited_per_address(w3, token, accounts):
     accounts[1].transact(token.functions.faucet())
     available_at = token.functions.faucetAvailableAt(accounts[1].address).call()
-    err = reverts_with("ComputeTokenFaucetCooldown", accounts[1].transact, token.functions.faucet())
-    assert str(available_at) in err.reason
+    reason = reverts(lambda: accounts[1].transact(token.functions.faucet()), "ComputeTokenFaucetCooldown")
+    assert str(available_at) in reason
     assert token.functions.balanceOf(accounts[1].address).call() == 1_000 * WAD
     # another address is not affected
     accounts[2].transact(token.functions.faucet())
@@ -61,7 +53,7 @@ def test_faucet_is_fail_closed_off_the_listed_dev_chains(w3, token, accounts):
     assert f.isFaucetChain(w3.eth.chain_id).call()  # anvil, listed by the deploy plan
     assert not f.isFaucetChain(1).call() and not f.isFaucetChain(8453).call()  # mainnet, Base: never listed
     accounts[0].transact(f.setFaucetChain(w3.eth.chain_id, False))
-    reverts_with("ComputeTokenFaucetDisabled", accounts[1].transact, f.faucet())
+    reverts(lambda: accounts[1].transact(f.faucet()), "ComputeTokenFaucetDisabled")
     assert f.balanceOf(accounts[1].address).call() == 0
     accounts[0].transact(f.setFaucetChain(w3.eth.chain_id, True))
     accounts[1].transact(f.faucet())
@@ -72,7 +64,7 @@ def test_a_token_not_listing_its_chain_has_no_faucet(accounts):
     from gpubarter.chain.contracts import deploy_contract
 
     fresh, _ = deploy_contract(accounts[0], "ComputeToken", accounts[0].address, 0, WAD, 0)
-    reverts_with("ComputeTokenFaucetDisabled", accounts[1].transact, fresh.functions.faucet())
+    reverts(lambda: accounts[1].transact(fresh.functions.faucet()), "ComputeTokenFaucetDisabled")
     assert fresh.functions.totalSupply().call() == 0
 
 
@@ -83,8 +75,10 @@ def test_a_token_not_listing_its_chain_has_no_faucet(accounts):
 def test_governance_functions_refuse_other_accounts(token, accounts, call, args):
     args = args if args is not None else (accounts[3].address, WAD)
     supply = token.functions.totalSupply().call()
-    reverts_with("AccessControlUnauthorizedAccount", accounts[3].transact,
-                 getattr(token.functions, call)(*args))
+    reverts(
+        lambda: accounts[3].transact(getattr(token.functions, call)(*args)),
+        "AccessControlUnauthorizedAccount",
+    )
     assert token.functions.totalSupply().call() == supply
     assert not token.functions.isFaucetChain(1).call()
     assert token.functions.faucetAmount().call() == 1_000 * WAD
@@ -92,8 +86,10 @@ def test_governance_functions_refuse_other_accounts(token, accounts, call, args)
 
 @pytest.mark.parametrize("amount", [0, 1_000_001 * WAD])
 def test_configure_faucet_refuses_zero_or_huge_amounts(token, accounts, amount):
-    reverts_with("ComputeTokenInvalidFaucetAmount", accounts[0].transact,
-                 token.functions.configureFaucet(amount, 60))
+    reverts(
+        lambda: accounts[0].transact(token.functions.configureFaucet(amount, 60)),
+        "ComputeTokenInvalidFaucetAmount",
+    )
     assert token.functions.faucetAmount().call() == 1_000 * WAD
     assert token.functions.faucetCooldown().call() == DAY
 
@@ -106,6 +102,7 @@ def test_configure_faucet_applies(token, accounts):
 
 
 # ---------------------------------------------------------------- permit (EIP-2612)
+
 
 def _deadline(w3, ahead: int = 3600) -> int:
     return w3.eth.get_block("latest")["timestamp"] + ahead
@@ -132,7 +129,7 @@ def test_permit_replay_is_refused(w3, token, accounts):
     v, r, s = sign_permit(owner.account, token, spender.address, WAD, deadline)
     call = token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s)
     spender.transact(call)
-    reverts_with("ERC2612InvalidSigner", spender.transact, call)
+    reverts(lambda: spender.transact(call), "ERC2612InvalidSigner")
     assert token.functions.nonces(owner.address).call() == 1
 
 
@@ -141,8 +138,12 @@ def test_permit_expired_is_refused(w3, token, accounts):
     deadline = _deadline(w3, ahead=10)
     v, r, s = sign_permit(owner.account, token, spender.address, WAD, deadline)
     increase_time(w3, 60)
-    reverts_with("ERC2612ExpiredSignature", spender.transact,
-                 token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s))
+    reverts(
+        lambda: spender.transact(
+            token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s)
+        ),
+        "ERC2612ExpiredSignature",
+    )
     assert token.functions.allowance(owner.address, spender.address).call() == 0
 
 
@@ -150,10 +151,15 @@ def test_permit_by_wrong_signer_is_refused(w3, token, accounts):
     owner, spender = accounts[0], accounts[4]
     deadline = _deadline(w3)
     stranger = Account.create()
-    v, r, s = sign_permit(stranger, token, spender.address, WAD, deadline,
-                          nonce=token.functions.nonces(owner.address).call())
-    reverts_with("ERC2612InvalidSigner", spender.transact,
-                 token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s))
+    v, r, s = sign_permit(
+        stranger, token, spender.address, WAD, deadline, nonce=token.functions.nonces(owner.address).call()
+    )
+    reverts(
+        lambda: spender.transact(
+            token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s)
+        ),
+        "ERC2612InvalidSigner",
+    )
     assert token.functions.allowance(owner.address, spender.address).call() == 0
 
 
@@ -163,15 +169,26 @@ def test_permit_bound_to_chain_and_contract(w3, token, accounts, field):
     deadline = _deadline(w3)
     dom = domain_of(token)
     dom[field] = 1 if field == "chainId" else accounts[9].address
-    message = {"owner": owner.address, "spender": spender.address, "value": WAD, "nonce": 0,
-               "deadline": deadline}
+    message = {
+        "owner": owner.address,
+        "spender": spender.address,
+        "value": WAD,
+        "nonce": 0,
+        "deadline": deadline,
+    }
     v, r, s = sign(owner.account, dom, PERMIT_TYPES, "Permit", message)
-    reverts_with("ERC2612InvalidSigner", spender.transact,
-                 token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s))
+    reverts(
+        lambda: spender.transact(
+            token.functions.permit(owner.address, spender.address, WAD, deadline, v, r, s)
+        ),
+        "ERC2612InvalidSigner",
+    )
     assert token.functions.allowance(owner.address, spender.address).call() == 0
 
 
 def test_transfer_more_than_balance_is_refused(token, accounts):
-    reverts_with("ERC20InsufficientBalance", accounts[5].transact,
-                 token.functions.transfer(accounts[6].address, 1))
+    reverts(
+        lambda: accounts[5].transact(token.functions.transfer(accounts[6].address, 1)),
+        "ERC20InsufficientBalance",
+    )
     assert token.functions.balanceOf(accounts[6].address).call() == 0

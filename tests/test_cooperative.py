@@ -3,7 +3,7 @@ change what others earned, datasets and offers in the cooperative's name, and re
 
 from __future__ import annotations
 
-from compute_world import reverts
+from chain_checks import reverts
 from escrow_world import GPU_SECONDS, SHARES, EscrowWorld, new_dataset
 
 from gpubarter.chain.contracts import deploy_contract

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chain_checks import reverts
 from compute_world import (
     DAY,
     H100,
@@ -14,7 +15,6 @@ from compute_world import (
     events,
     onboard,
     per_credit,
-    reverts,
 )
 from eth_utils import keccak
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from chain_checks import reverts
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
@@ -72,12 +73,7 @@ def state(registry: Contract) -> list[Any]:
 
 def assert_refused(registry: Contract, sender: Sender, call: Any, error: str) -> str:
     """``call`` reverts with custom error ``error`` and the registry is unchanged."""
-    before = state(registry)
-    with pytest.raises(TransactionReverted) as info:
-        sender.transact(call)
-    assert error_name(info.value.reason) == error, info.value.reason
-    assert state(registry) == before
-    return info.value.reason
+    return reverts(lambda: sender.transact(call), error, lambda: state(registry))
 
 
 def events(registry: Contract, result: TxResult, name: str) -> list[Any]:

@@ -4,7 +4,8 @@ timeouts and settlement; every refusal leaves state unchanged."""
 from __future__ import annotations
 
 import pytest
-from compute_world import SPEC, reverts
+from chain_checks import reverts
+from compute_world import SPEC
 from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, EscrowWorld, K, new_dataset
 
 from gpubarter.deploy_plan import WAD

@@ -17,7 +17,8 @@ from functools import partial
 from typing import Any
 
 import pytest
-from compute_world import SPEC, reverts
+from chain_checks import reverts
+from compute_world import SPEC
 from escrow_world import BOND, GPU_SECONDS, EscrowWorld, K
 from web3.contract.contract import ContractFunction
 

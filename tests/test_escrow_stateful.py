@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
+from chain_checks import revert_to, take_snapshot
 from escrow_world import BOND, GPU_SECONDS, KEY_TIMEOUT, EscrowWorld, K
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -58,14 +59,13 @@ def make_machine(w: EscrowWorld, outcomes: Outcomes) -> type[RuleBasedStateMachi
 
         def __init__(self) -> None:
             super().__init__()
-            self.snapshot = w.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.snapshot = take_snapshot(w.w3)
             self.models: dict[int, DealModel] = {}
             self.claimed: Counter[int] = Counter()
 
         def teardown(self) -> None:
-            w.w3.provider.make_request("evm_revert", [self.snapshot])
-            for c in (w.gov, w.admin, w.provider, *w.members, w.meter, w.other):
-                c.sender.reset_nonce()
+            senders = [c.sender for c in (w.gov, w.admin, w.provider, *w.members, w.meter, w.other)]
+            revert_to(w.w3, self.snapshot, senders)
 
         @initialize(target=deals, gpu=st.sampled_from([400, GPU_SECONDS]))
         def accepted_deal(self, gpu: int) -> int:

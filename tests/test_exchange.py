@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from compute_world import WINDOW, events, reverts
+from chain_checks import reverts
+from compute_world import WINDOW, events
 from exchange_world import FEE_BPS, HOUR, PRICE, Market
 
 from gpubarter.chain.typed_structs import StructSchemaError, load_types

@@ -6,14 +6,13 @@ import json
 from pathlib import Path
 
 from exchange_world import Market
-from test_compute_cli import gpubarter  # noqa: F401  (the in-process CLI fixture)
 
 from backend.market.index import delivery_month
 
 SELLER, BUYER = 2, 3
 
 
-def test_two_traders_trade_through_the_cli(market: Market, gpubarter, tmp_path: Path) -> None:  # noqa: F811
+def test_two_traders_trade_through_the_cli(market: Market, gpubarter, tmp_path: Path) -> None:
     m = market
     book = tmp_path / "book"
     book.mkdir()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from chain_checks import revert_to, take_snapshot
 from exchange_world import Market
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -55,7 +56,7 @@ def make_machine(m: Market, outcomes: Outcomes) -> type[RuleBasedStateMachine]:
 
         @initialize()
         def start(self) -> None:
-            self.snapshot = m.world.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.snapshot = take_snapshot(m.world.w3)
             self.totals = self._totals()
             self.treasury_start = m.cpt(m.treasury)
             self.fees = 0
@@ -63,9 +64,7 @@ def make_machine(m: Market, outcomes: Outcomes) -> type[RuleBasedStateMachine]:
             self.epochs = {t.sender.address: t.epoch_of(t.sender.address) for t in traders}
 
         def teardown(self) -> None:
-            m.world.w3.provider.make_request("evm_revert", [self.snapshot])
-            for t in traders:
-                t.sender.reset_nonce()
+            revert_to(m.world.w3, self.snapshot, [t.sender for t in traders])
 
         def _totals(self) -> tuple[int, int]:
             b = m.balances()

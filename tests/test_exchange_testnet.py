@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.contracts import contract_at
 from gpubarter.chain.network import connect
 from gpubarter.paths import project_root

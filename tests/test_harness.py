@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gpubarter.chain.anvil import LOCAL_CHAIN_ID
+from devservers.anvil import LOCAL_CHAIN_ID
 
 
 def test_session_starts_chain_and_deploys(w3, deployment):

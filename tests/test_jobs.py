@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chain_checks import reverts
 from compute_world import (
     H100,
     MINTED,
@@ -10,7 +11,6 @@ from compute_world import (
     World,
     collateral_of,
     events,
-    reverts,
 )
 
 from gpubarter.deploy_plan import DeployParams, role

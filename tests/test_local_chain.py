@@ -15,7 +15,7 @@ import psutil
 import pytest
 from web3 import Web3
 
-from gpubarter.chain.anvil import LocalChain, rpc_answers
+from devservers.anvil import LocalChain, rpc_answers
 from gpubarter.errors import NodeStartError
 
 
@@ -53,7 +53,7 @@ CHILD = textwrap.dedent("""
     import signal, sys, time
     # a parent started in the background (nohup, `&`) passes SIGINT on ignored: take Python's own
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    from gpubarter.chain.anvil import LocalChain
+    from devservers.anvil import LocalChain
     chain = LocalChain().start()
     print(chain.pid, flush=True)
     time.sleep(60)

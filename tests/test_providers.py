@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from compute_world import MINTED, STAKE, World, collateral_of, reverts
+from chain_checks import reverts
+from compute_world import MINTED, STAKE, World, collateral_of
 
 from gpubarter.deploy_plan import WAD, role
 from gpubarter.protocol.types import ProviderInfo

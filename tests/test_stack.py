@@ -7,12 +7,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from waiting import wait_for
 
 from backend.vault.store import add_bytes
 from cli.stack import DevStack, StackError
 from cli.supervisor import ChildFailed, ChildSpec, Supervisor
 from gpubarter.errors import ConfigError
-from gpubarter.testing import wait_for
 
 
 class Clock:

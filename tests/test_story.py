@@ -11,10 +11,10 @@ import psutil
 import pytest
 from web3 import Web3
 
-from backend.vault.ipfs_node import LocalIpfsNode
 from backend.vault.ipfs_store import IpfsStore
 from cli.story import K, StoryEnv, run_story
-from gpubarter.chain.anvil import LocalChain
+from devservers.anvil import LocalChain
+from devservers.ipfs import LocalIpfsNode
 from gpubarter.deployments import Deployment, save_deployment
 
 

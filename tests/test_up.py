@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from waiting import wait_for
 from web3 import Web3
 
 from cli.stack import http_ok
@@ -19,7 +20,6 @@ from gpubarter.chain.contracts import contract_at
 from gpubarter.chain.network import connect
 from gpubarter.paths import project_root
 from gpubarter.process import free_port
-from gpubarter.testing import wait_for
 from oracle.testing import fake_nvml
 
 

@@ -235,7 +235,9 @@ def bench_database(url: str, database: str, *, search: bool) -> list[Measurement
 
 
 def run() -> list[Measurement]:
-    from backend.db.pgserver import PostgresServer
+    from devservers.postgres import PostgresServer, ensure_postgres
+
+    ensure_postgres()
 
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         out = bench_database(f"sqlite:///{Path(tmp) / 'index.sqlite3'}", "SQLite", search=True)

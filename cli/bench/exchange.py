@@ -33,8 +33,8 @@ from eth_account import Account
 from web3 import Web3
 
 from cli.bench import Measurement
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
@@ -178,7 +178,9 @@ def _floor(s: list[Sender]) -> dict[str, int]:
 
 
 def run() -> list[Measurement]:
-    from backend.db.pgserver import PostgresServer
+    from devservers.postgres import PostgresServer, ensure_postgres
+
+    ensure_postgres()
 
     with LocalChain() as chain, tempfile.TemporaryDirectory(prefix="bench-exchange-") as tmp:
         w3 = connect(chain.url)

@@ -20,8 +20,8 @@ from pathlib import Path
 from web3 import Web3
 
 from cli.bench import Measurement
+from devservers.anvil import LocalChain, increase_time
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain, increase_time
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender

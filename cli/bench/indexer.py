@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from cli.bench import Measurement
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender

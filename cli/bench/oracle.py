@@ -79,8 +79,8 @@ LATENCY_BUDGET_S = 2.0
 
 
 def _gas_rows() -> list[Measurement]:
+    from devservers.anvil import LocalChain, increase_time
     from gpubarter.chain.accounts import dev_account
-    from gpubarter.chain.anvil import LocalChain, increase_time
     from gpubarter.chain.network import connect
     from gpubarter.chain.tx import Sender
     from gpubarter.deploy import deploy_all

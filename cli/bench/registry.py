@@ -12,8 +12,8 @@ from pathlib import Path
 from eth_utils import keccak
 
 from cli.bench import Measurement
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy import deploy_all

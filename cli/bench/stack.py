@@ -15,8 +15,8 @@ from pathlib import Path
 
 from cli.bench import Measurement
 from cli.stack import DevStack
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy import deploy_all

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from cli.bench import Measurement
 from cli.bench._timing import median_of, run_seconds, timed
+from devservers.anvil import LocalChain
 from gpubarter import paths
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.toolchain.compiler import compile_contracts
 from gpubarter.toolchain.node import anvil_binary, ensure_node_tools
 

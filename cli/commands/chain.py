@@ -10,8 +10,8 @@ import typer
 
 from cli import app
 from cli.commands.output import console
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.chain.network import node_state_file, redact
 from gpubarter.deploy import deploy_all
 from gpubarter.deployments import deployment_path

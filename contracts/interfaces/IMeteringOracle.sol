@@ -12,7 +12,7 @@ import {IJobs} from "./IJobs.sol";
 /// @notice Settles the metering oracle's signed usage reports on-chain.
 ///
 /// A batch of `Metering.UsageReport`s carries one EIP-712 signature per signer over
-/// `UsageBatch` in the domain ("GpuBarter MeteringOracle", "1", chain id, this contract); at least
+/// `UsageBatch` in the domain ("GPU Barter MeteringOracle", "1", chain id, this contract); at least
 /// `threshold` distinct signers of the governance-set signer set must sign, their signatures ordered by
 /// strictly increasing signer address. Counters are cumulative per job and GPU: only the increase of
 /// `allocatedGpuMs` over the stored value counts, converted to whole GPU-seconds with the millisecond

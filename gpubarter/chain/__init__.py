@@ -1,6 +1,5 @@
 """Chain access shared by the oracle, the backend, the scripts and the CLI.
 
-- :mod:`~gpubarter.chain.anvil`: a local anvil chain on loopback.
 - :mod:`~gpubarter.chain.network`: networks by name, connecting.
 - :mod:`~gpubarter.chain.accounts`: signing keys (env, keystore, dev mnemonic).
 - :mod:`~gpubarter.chain.tx`: sending transactions (nonce, gas, receipts, reverts).

@@ -14,8 +14,10 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from gpubarter.chain.anvil import DEV_MNEMONIC
 from gpubarter.errors import SigningKeyError
+
+#: The mnemonic of the dev chains' funded accounts (anvil's default): public, for dev chains only.
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 _HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 

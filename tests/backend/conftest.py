@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from backend.db import make_engine, migrate, session_factory
-from backend.db.pgserver import PostgresServer
 from backend.service import BackendService
 from backend.settings import ApiSettings
-from gpubarter.chain.anvil import free_port
+from devservers.postgres import PostgresServer
+from gpubarter.process import free_port
 
 _names = itertools.count()
 

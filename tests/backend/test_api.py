@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from waiting import wait_for
 
 from backend.settings import ApiSettings
-from gpubarter.testing import wait_for
 
 WAD = 10**18
 

@@ -16,8 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
-
-from gpubarter.testing import wait_for
+from waiting import wait_for
 
 
 def fuzz(operation: Any, mode: GenerationMode, counter: list[int]) -> Callable[[], None]:

@@ -8,7 +8,7 @@ import pytest
 
 from backend.service import BackendService
 from backend.settings import ApiSettings
-from gpubarter.chain.anvil import free_port
+from gpubarter.process import free_port
 
 ALLOWED = "https://app.gpubarter.example"
 PREFLIGHT = {"Access-Control-Request-Method": "POST",

@@ -11,9 +11,11 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
+from chain_checks import revert_to, take_snapshot
 from compute_world import WINDOW
 from exchange_world import HOUR, PRICE, Market
 from sqlalchemy import inspect
+from waiting import wait_for
 from web3 import Web3
 
 from backend.db import make_engine, migrate
@@ -21,10 +23,9 @@ from backend.db.engine import MIGRATIONS
 from backend.market.index import delivery_month
 from backend.service import BackendService
 from backend.settings import ApiSettings
-from gpubarter.chain.anvil import free_port
 from gpubarter.deploy_plan import WAD
+from gpubarter.process import free_port
 from gpubarter.protocol.exchange import SignedOrder
-from gpubarter.testing import wait_for
 
 HASH0 = "0x" + "00" * 32
 
@@ -256,14 +257,12 @@ def test_a_reorg_that_drops_a_fill_restores_the_order_and_the_index(relay, marke
     ask = m.sell(HOUR, PRICE)
     accepted(relay, ask)
     params = {"class_id": 1, "month": delivery_month(m.world.start)}
-    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    snapshot = take_snapshot(w3)
     m.buyer.fill(ask, 600)
     fills = lambda: relay.get("/api/v1/index", params=params).json()["fills"]  # noqa: E731
     wait_for("fill indexed", lambda: fills() == 1, timeout=30)
     assert status_of(relay, ask)["remaining"] == str(HOUR - 600)
-    w3.provider.make_request("evm_revert", [snapshot])  # the fill's block is gone
-    for sender in accounts:
-        sender.reset_nonce()
+    revert_to(w3, snapshot, accounts)  # the fill's block is gone
     for _ in range(3):
         w3.provider.make_request("evm_mine", [])
     wait_for("reorg replayed", lambda: fills() == 0, timeout=30)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 from exchange_world import Market
-from test_compute_cli import gpubarter  # noqa: F401  (the in-process CLI fixture)
+from waiting import wait_for
 
 from backend.market.index import delivery_month
 from backend.service import BackendService
 from backend.settings import ApiSettings
-from gpubarter.chain.anvil import free_port
-from gpubarter.testing import wait_for
+from gpubarter.process import free_port
 
 SELLER, BUYER = 2, 3
 
@@ -26,7 +25,7 @@ def api(w3, deployment, market: Market, tmp_path: Path):
         yield svc.url
 
 
-def test_trader_posts_reads_the_book_and_the_index_over_http(market: Market, gpubarter, api: str,  # noqa: F811
+def test_trader_posts_reads_the_book_and_the_index_over_http(market: Market, gpubarter, api: str,
                                                              tmp_path: Path) -> None:
     m = market
     sid = str(m.series_id)

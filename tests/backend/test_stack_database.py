@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from waiting import wait_for
 
 from cli.stack import DevStack
-from gpubarter.testing import wait_for
 
 
 def test_the_stack_indexes_into_the_given_database(database_url: str, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from upload_world import (
 
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.manifest import load_manifest
-from gpubarter.chain.anvil import free_port
+from gpubarter.process import free_port
 
 __all__ = ["client", "coop", "live", "user", "vault"]  # fixtures
 

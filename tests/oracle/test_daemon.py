@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_for
 
 from cli import main as cli_main
 from gpubarter.chain.accounts import dev_account
-from gpubarter.testing import wait_for
 from oracle.jobs import register_pid
 from oracle.store import MeterStore
 from oracle.testing import fake_nvml

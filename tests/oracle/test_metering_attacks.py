@@ -22,7 +22,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from compute_world import H100, World, events, per_credit, reverts
+from chain_checks import reverts
+from compute_world import H100, World, events, per_credit
 from metering_world import entries_of, oracle_of, report, submit
 
 from gpubarter.chain.accounts import dev_account

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from compute_world import World
 from metering_world import oracle_of
+from waiting import wait_for
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.deploy_plan import WAD
 from gpubarter.deployments import save_deployment
-from gpubarter.testing import wait_for
 from oracle.reports import gpu_id
 from oracle.store import MeterStore
 

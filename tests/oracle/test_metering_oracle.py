@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from compute_world import World, events, reverts
+from chain_checks import reverts
+from compute_world import World, events
 from metering_world import entries_of, oracle_of, report, signatures, submit
 
 from gpubarter.chain.revert import decode_revert, error_name
@@ -42,7 +43,7 @@ def test_deployed_wired_to_jobs(world: World) -> None:
     assert oracle.functions.signers().call() == [[world.gov.sender.address], 1, 1]
     _f, name, version, chain_id, verifying, _s, _e = oracle.functions.eip712Domain().call()
     assert (name, version, chain_id, verifying) == (
-        "GpuBarter MeteringOracle", "1", world.w3.eth.chain_id, oracle.address)
+        "GPU Barter MeteringOracle", "1", world.w3.eth.chain_id, oracle.address)
 
 
 def test_cumulative_ms_become_seconds_with_remainder_carried(world: World) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from compute_world import H100, MINTED, WINDOW, World, events, reverts
+from chain_checks import reverts
+from compute_world import H100, MINTED, WINDOW, World, events
 
 from gpubarter.chain.tx import Sender
 

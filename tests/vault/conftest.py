@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from backend.vault.embedded_store import EmbeddedStore
-from backend.vault.ipfs_node import LocalIpfsNode
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
+from devservers.ipfs import LocalIpfsNode
 
 
 @pytest.fixture

@@ -22,13 +22,13 @@ from backend.vault.errors import (
     StoreUnavailable,
     WrongKeyError,
 )
-from backend.vault.ipfs_node import LocalIpfsNode
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
 from backend.vault.manifest import load_manifest
 from backend.vault.seal import SealResult, seal_dataset
 from backend.vault.store import add_bytes
 from backend.vault.unseal import open_shard
+from devservers.ipfs import LocalIpfsNode
 from gpubarter.process import free_port
 from tests.vault.conftest import leftovers
 

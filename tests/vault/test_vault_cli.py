@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.vault.ipfs_node import LocalIpfsNode
+from devservers.ipfs import LocalIpfsNode
 
 
 def gpubarter(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""Scratch folders (gpubarter/scratch.py): a killed run's folder goes at the next start, a live one stays."""
+"""gpubarter/owned_tempdirs.py: a killed run's temp dir goes at the next start, a live one stays."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gpubarter.scratch import OWNER_FILE, scratch_dir, sweep
+from gpubarter.owned_tempdirs import OWNER_FILE, owned_tempdir, sweep
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_a_dead_owners_folder_is_removed_when_the_next_one_is_made(temp_root: Pa
     (stale / "data" / "PG_VERSION").write_text("15")
     (stale / OWNER_FILE).write_text(str(_dead_pid()))
 
-    fresh = scratch_dir("gpubarter-pg-")
+    fresh = owned_tempdir("gpubarter-pg-")
 
     assert not stale.exists()
     assert fresh.parent == temp_root and fresh.name.startswith("gpubarter-pg-")
@@ -39,7 +39,7 @@ def test_a_dead_owners_folder_is_removed_when_the_next_one_is_made(temp_root: Pa
 
 
 def test_live_owners_unmarked_folders_and_other_prefixes_are_left_alone(temp_root: Path):
-    live = scratch_dir("gpubarter-pg-")  # this process owns it
+    live = owned_tempdir("gpubarter-pg-")  # this process owns it
     unmarked = temp_root / "gpubarter-pg-being-made"
     unmarked.mkdir()
     garbled = temp_root / "gpubarter-pg-garbled"

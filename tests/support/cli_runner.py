@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from cli import main
+from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.chain.anvil import LocalChain
 from gpubarter.deployments import Deployment, save_deployment
 from gpubarter.settings import get_settings
 

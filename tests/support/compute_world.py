@@ -8,21 +8,21 @@ chain after each test).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import Cli, in_process_cli
 from web3 import Web3
 from web3.logs import DISCARD
 
-from gpubarter.chain.anvil import increase_time
+from devservers.anvil import LocalChain, increase_time
 from gpubarter.chain.contracts import deploy_contract
-from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import DEFAULT_GPU_CLASSES, WAD, role
 from gpubarter.deployments import Deployment
-from gpubarter.errors import TransactionReverted
 from gpubarter.protocol.credits import ComputeClient
 
 H100 = DEFAULT_GPU_CLASSES[0]
@@ -130,14 +130,9 @@ def events(contract: Any, name: str, result: Any) -> list[dict[str, Any]]:
     return [dict(log["args"]) for log in logs]
 
 
-def reverts(send: Callable[[], Any], error: str, *observe: Callable[[], Any]) -> str:
-    """Assert ``send()`` reverts with custom error ``error`` and every ``observe()`` is unchanged.
-
-    Returns the decoded reason, for assertions on the values the error carries.
-    """
-    before = [o() for o in observe]
-    with pytest.raises(TransactionReverted) as info:
-        send()
-    assert error_name(info.value.reason) == error, info.value.reason
-    assert [o() for o in observe] == before, "state changed although the call was refused"
-    return info.value.reason
+@pytest.fixture
+def gpubarter(world: World, chain: LocalChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
+    """Run ``gpubarter ARGS`` in-process as dev account ``who`` on the world's deployment; check its
+    exit status; return what it printed."""
+    yield from in_process_cli(world.deployment, chain, tmp_path, monkeypatch, capsys)

@@ -14,7 +14,7 @@ from compute_world import DAY, H100, SPEC, STAKE, onboard
 from web3 import Web3
 from web3.contract import Contract
 
-from gpubarter.chain.anvil import increase_time
+from devservers.anvil import increase_time
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD, role
 from gpubarter.deployments import Deployment

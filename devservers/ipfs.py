@@ -20,12 +20,12 @@ import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
+from devservers.base import LocalServer
 from gpubarter import paths
 from gpubarter.errors import NodeStartError
-from gpubarter.process import Supervised, free_port
-from gpubarter.scratch import scratch_dir
+from gpubarter.owned_tempdirs import owned_tempdir
+from gpubarter.process import free_port
 from gpubarter.toolchain.node import npm_install, require_executable
 
 
@@ -54,29 +54,21 @@ def api_answers(url: str, timeout: float = 0.5) -> bool:
         return False
 
 
-class LocalIpfsNode:
+class LocalIpfsNode(LocalServer):
     """js-ipfs in its own repository on 127.0.0.1. A context manager, or start/stop."""
 
     def __init__(self, *, repo: Path | None = None, host: str = "127.0.0.1") -> None:
         self.host = host
         self._own_repo = repo is None
-        self.repo = Path(repo) if repo else scratch_dir("gpubarter-ipfs-")
+        self.repo = Path(repo) if repo else owned_tempdir("gpubarter-ipfs-")
         self.api_port: int | None = None
-        self._process = Supervised("ipfs node")
+        super().__init__("ipfs node")
 
     @property
     def api_url(self) -> str:
         if self.api_port is None:
             raise NodeStartError("the IPFS node is not running")
         return f"http://{self.host}:{self.api_port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process.running
 
     def _env(self) -> dict[str, str]:
         return {**os.environ, "IPFS_PATH": str(self.repo), "DEBUG": ""}
@@ -127,10 +119,3 @@ class LocalIpfsNode:
         self._process.stop()
         if self._own_repo:
             shutil.rmtree(self.repo, ignore_errors=True)
-
-    def __enter__(self) -> LocalIpfsNode:
-        return self.start() if not self._process.running else self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()

@@ -1,4 +1,4 @@
-"""Scratch folders in the system temp dir that a killed run does not leave behind for good.
+"""Temp dirs that name their owner, so that a killed run does not leave them behind for good.
 
 A server this project starts (PostgreSQL, a js-ipfs node, anvil's state cache) keeps its data in a
 fresh temp folder and removes it when it stops. A run that is SIGKILLed cannot, and a database
@@ -17,7 +17,7 @@ from pathlib import Path
 OWNER_FILE = ".owner-pid"
 
 
-def scratch_dir(prefix: str) -> Path:
+def owned_tempdir(prefix: str) -> Path:
     """A fresh folder ``<temp dir>/<prefix>…`` owned by this process; dead owners' ones go first."""
     sweep(prefix)
     path = Path(tempfile.mkdtemp(prefix=prefix))

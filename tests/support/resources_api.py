@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-
-from gpubarter.testing import wait_for
+from waiting import wait_for
 
 
 def all_pages(client: httpx.Client, path: str, **params: Any) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from eth_account import Account
 from backend.db.appraisals import count_rows
 from backend.service import BackendService
 from backend.settings import ApiSettings
-from gpubarter.chain.anvil import free_port
+from gpubarter.process import free_port
 from gpubarter.protocol.barter import BarterClient
 
 UPLOAD_LIMIT = 256 * 1024

@@ -9,7 +9,6 @@ its parent (PR_SET_PDEATHSIG), like the local chain.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import pwd
@@ -20,9 +19,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from devservers.base import LocalServer
 from gpubarter.errors import GpuBarterError, NodeStartError
-from gpubarter.process import Supervised, child_setup, free_port
-from gpubarter.scratch import scratch_dir
+from gpubarter.owned_tempdirs import owned_tempdir
+from gpubarter.process import child_setup, free_port
 
 if TYPE_CHECKING:
     import psycopg
@@ -43,7 +43,8 @@ def _bin_dir() -> Path | None:
 
 
 def ensure_postgres(*, say=lambda msg: print(msg, file=sys.stderr, flush=True)) -> Path:  # type: ignore[no-untyped-def]
-    """The folder holding ``initdb`` and ``postgres``, installing Debian's package if needed."""
+    """The folder holding ``initdb`` and ``postgres``, installing Debian's package if needed: the one
+    explicit install step (the test session's start, a bench that needs PostgreSQL), saying so."""
     found = _bin_dir()
     if found:
         return found
@@ -63,20 +64,26 @@ def ensure_postgres(*, say=lambda msg: print(msg, file=sys.stderr, flush=True)) 
     return found
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
+    """A throwaway PostgreSQL cluster in an owned temp dir, on 127.0.0.1 (trust auth, no fsync)."""
+
     def __init__(self, *, port: int | None = None, user: str = "gpubarter") -> None:
         self.port = port
         self.user = user
         self._dir: Path | None = None
-        self._server = Supervised("postgres")
+        super().__init__("postgres")
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/postgres"
 
     def start(self, *, timeout: float = 30.0) -> PostgresServer:
-        bins = ensure_postgres()
-        self._dir = scratch_dir("gpubarter-pg-")
+        bins = _bin_dir()
+        if bins is None:
+            raise PostgresError("PostgreSQL server binaries (initdb, postgres) were not found: install them "
+                                "first (ensure_postgres() does it with apt-get where it may; Debian/Ubuntu: "
+                                "apt-get install postgresql)")
+        self._dir = owned_tempdir("gpubarter-pg-")
         data, sock = self._dir / "data", self._dir / "sock"
         sock.mkdir()
         run_as: tuple[int, int] | None = None
@@ -93,7 +100,7 @@ class PostgresServer:
             raise PostgresError(f"initdb failed: {init.stderr.strip()[-500:]}")
         self.port = self.port or free_port()
         try:
-            self._server.start(
+            self._process.start(
                 [str(bins / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(sock),
                  "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
                  "-c", "full_page_writes=off", "-c", "max_connections=200",
@@ -135,14 +142,7 @@ class PostgresServer:
                                autocommit=True)
 
     def stop(self) -> None:
-        self._server.stop(grace_s=10)
+        self._process.stop(grace_s=10)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(Exception):
-            self.stop()

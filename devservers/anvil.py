@@ -13,18 +13,15 @@ import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from devservers.base import LocalServer
+from gpubarter.chain.accounts import DEV_MNEMONIC
 from gpubarter.errors import NodeStartError
-from gpubarter.process import Supervised, free_port, port_in_use
-from gpubarter.scratch import scratch_dir
+from gpubarter.owned_tempdirs import owned_tempdir
+from gpubarter.process import free_port, port_in_use
 from gpubarter.toolchain.node import anvil_binary
 
-__all__ = ["DEV_MNEMONIC", "LOCAL_CHAIN_ID", "LocalChain", "free_port", "increase_time",
-           "port_in_use", "rpc_answers"]
-
-DEV_MNEMONIC = "test test test test test test test test test test test junk"
 LOCAL_CHAIN_ID = 31337
 
 
@@ -45,7 +42,7 @@ def increase_time(w3: Any, seconds: int) -> None:
     w3.provider.make_request("evm_mine", [])
 
 
-class LocalChain:
+class LocalChain(LocalServer):
     """An anvil process on 127.0.0.1. Use as a context manager or call start/stop."""
 
     def __init__(
@@ -69,7 +66,7 @@ class LocalChain:
         self.block_time = block_time
         self.extra_args = extra_args
         self.log_path = log_path
-        self._process = Supervised("anvil", log_path=log_path)
+        super().__init__("anvil", log_path=log_path)
         self._cache: Path | None = None
 
     @property
@@ -77,14 +74,6 @@ class LocalChain:
         if self.port is None:
             raise NodeStartError("the local chain is not running")
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
-    def running(self) -> bool:
-        return self._process.running
 
     def start(self, *, timeout: float = 15.0) -> LocalChain:
         binary = anvil_binary()
@@ -119,7 +108,7 @@ class LocalChain:
 
     def _cache_dir(self) -> Path:
         if self._cache is None:
-            self._cache = scratch_dir("gpubarter-anvil-")
+            self._cache = owned_tempdir("gpubarter-anvil-")
         return self._cache
 
     def stop(self) -> None:
@@ -127,10 +116,3 @@ class LocalChain:
         if self._cache is not None:
             shutil.rmtree(self._cache, ignore_errors=True)
             self._cache = None
-
-    def __enter__(self) -> LocalChain:
-        return self.start() if not self._process.running else self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()

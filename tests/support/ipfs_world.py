@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backend.vault.ipfs_node import LocalIpfsNode
+from devservers.ipfs import LocalIpfsNode
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,38 @@
+"""What every development server has: one child process on loopback, a context manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from gpubarter.process import ChildProcess
+
+
+class LocalServer:
+    """A server started as one child process (:class:`~gpubarter.process.ChildProcess`), tied to
+    this process. ``with server:`` starts it unless it runs and stops it at the end."""
+
+    def __init__(self, name: str, *, log_path: Path | None = None) -> None:
+        self._process = ChildProcess(name, log_path=log_path)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def running(self) -> bool:
+        return self._process.running
+
+    def start(self, *, timeout: float) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self if self.running else self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
