@@ -13,18 +13,10 @@ import importlib
 import pkgutil
 import sys
 
-import typer
-
 import oracle.cli
-from gpubarter.command import run_app
+from gpubarter.command import new_app, run_app
 
-app = typer.Typer(
-    name="gpubarter",
-    help="GPU Barter: data pays for GPU compute. Compile, deploy and run the protocol.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = new_app("gpubarter", "GPU Barter: data pays for GPU compute. Compile, deploy and run the protocol.")
 app.add_typer(oracle.cli.app, name="oracle")
 
 

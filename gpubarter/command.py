@@ -17,6 +17,13 @@ except ImportError:  # pragma: no cover
     from click import ClickException as _ClickException
 
 
+def new_app(name: str, help: str) -> typer.Typer:
+    """A command line the product's way: help without arguments, no shell-completion install, no
+    rich tracebacks (errors are one line, see :func:`run_app`)."""
+    return typer.Typer(name=name, help=help, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_enable=False)
+
+
 def run_app(app: typer.Typer, argv: list[str] | None, prog_name: str) -> int:
     """Run ``app`` on ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     try:

@@ -18,7 +18,7 @@ from rich.console import Console
 from gpubarter import paths
 from gpubarter.chain.network import connect, get_network, log_range_for
 from gpubarter.chain.tx import Sender
-from gpubarter.command import run_app
+from gpubarter.command import new_app, run_app
 from gpubarter.deployments import load_deployment
 from gpubarter.errors import ConfigError, GpuBarterError
 from gpubarter.session import resolve_signer
@@ -41,13 +41,7 @@ if TYPE_CHECKING:
 console = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-app = typer.Typer(
-    name="oracle",
-    help="The NVML metering oracle: run the meter, launch metered jobs, status.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+app = new_app("oracle", "The NVML metering oracle: run the meter, launch metered jobs, status.")
 
 
 def main(argv: list[str] | None = None) -> int:
