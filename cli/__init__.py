@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import sys
 
+import cli.commands as commands
 import oracle.cli
 from gpubarter.command import new_app, run_app
 
@@ -22,8 +23,6 @@ app.add_typer(oracle.cli.app, name="oracle")
 
 def _register() -> None:
     """Import every module of :mod:`cli.commands`: each registers its commands on ``app``."""
-    import cli.commands as commands
-
     for mod in pkgutil.iter_modules(commands.__path__):
         importlib.import_module(f"cli.commands.{mod.name}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -9,7 +10,7 @@ from typing import Self
 from gpubarter.process import ChildProcess
 
 
-class LocalServer:
+class LocalServer(ABC):
     """A server started as one child process (:class:`~gpubarter.process.ChildProcess`), tied to
     this process. ``with server:`` starts it unless it runs and stops it at the end."""
 
@@ -24,11 +25,13 @@ class LocalServer:
     def running(self) -> bool:
         return self._process.running
 
+    @abstractmethod
     def start(self, *, timeout: float) -> Self:
-        raise NotImplementedError
+        """Start the server; return when it answers (or raise, leaving nothing behind)."""
 
+    @abstractmethod
     def stop(self) -> None:
-        raise NotImplementedError
+        """Stop the server and remove what it kept on disk for this run."""
 
     def __enter__(self) -> Self:
         return self if self.running else self.start()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -106,13 +107,9 @@ class LocalIpfsNode(LocalServer):
 
     def pause(self) -> None:
         """SIGSTOP the node: it keeps its sockets but answers nothing (a slow node)."""
-        import signal
-
         self._process.signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        import signal
-
         self._process.signal(signal.SIGCONT)
 
     def stop(self) -> None:

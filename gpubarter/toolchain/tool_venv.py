@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,9 +140,10 @@ def write_if_changed(path: Path, text: str, *, mode: int = 0o644) -> None:
     if path.is_file() and path.read_text() == text:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(text)
-    tmp.chmod(mode)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # unique per thread too
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    os.chmod(tmp, mode)
     os.replace(tmp, path)
 
 

@@ -23,17 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
+from chain_checks import reverts
 from hypothesis import HealthCheck, event, seed, settings
-from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
-
-from gpubarter.chain.revert import error_name
-from gpubarter.errors import TransactionReverted
+from hypothesis.stateful import RULE_MARKER, RuleBasedStateMachine, get_state_machine_test
 
 SUCCEEDED = "succeeded"
-#: The attribute ``@rule`` sets on the functions it decorates (``hypothesis.stateful.RULE_MARKER``;
-#: ``@initialize`` uses another, so set-up rules are not counted).
-_RULE_MARKER = "hypothesis_stateful_rule"
 
 
 def machine_settings(examples: int, steps: int) -> settings:
@@ -80,7 +74,7 @@ def rules_of(machine: type[RuleBasedStateMachine]) -> list[str]:
         name
         for klass in machine.__mro__
         for name, member in vars(klass).items()
-        if hasattr(member, _RULE_MARKER)
+        if hasattr(member, RULE_MARKER)  # set by @rule; @initialize sets another
     )
 
 
@@ -105,9 +99,7 @@ class Outcomes:
             returned = send()
             self.record(SUCCEEDED, rule)
             return Result(True, returned)
-        with pytest.raises(TransactionReverted) as info:
-            send()
-        assert error_name(info.value.reason) == error, f"{rule}: {info.value.reason}"
+        reverts(send, error)
         self.record(error, rule)
         return Result(False)
 
