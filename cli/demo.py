@@ -1,6 +1,6 @@
 """The demo: a fresh dev stack (:class:`~cli.stack.DevStack`) and a scenario run on it.
 
-The scenario is the barter story (:func:`cli.story.run_story`): a cooperative of three
+The scenario is the barter story (:func:`cli.barter_story.run_story`): a cooperative of three
 members seals and appraises a dataset, offers it, a provider stakes and accepts, members claim
 their credits and run jobs that the stack's oracle daemon meters (always on simulated GPUs, see
 :data:`SIMULATE_WHY`), each key is released as delivery crosses a step, and the provider verifies the dataset.
@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cli.barter_story import StoryEnv, run_story
 from cli.stack import DevStack
-from cli.story import StoryEnv, run_story
 
 
 @dataclass

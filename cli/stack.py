@@ -50,14 +50,15 @@ from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy import deploy_all, params_from_settings
-from gpubarter.deployments import Deployment, load_deployment
+from gpubarter.deploy_web3 import deploy_all
+from gpubarter.deployment_record import Deployment, load_deployment
 from gpubarter.errors import ConfigError, DeploymentNotFound, NodeStartError
 from gpubarter.process import free_port, port_in_use
+from gpubarter.settings import ApiSettings, settings
 
 if TYPE_CHECKING:
     from backend.service import BackendService
-    from backend.vault.store import ContentStore
+    from backend.vault.content_store import ContentStore
     from devservers.ipfs import LocalIpfsNode
 
 HOST = "127.0.0.1"
@@ -304,7 +305,7 @@ class DevStack:
                 return
         except DeploymentNotFound:
             pass
-        params = replace(params_from_settings(), credits_base_uri=f"http://{HOST}:{api_port}/credits/")
+        params = replace(settings().deploy.params(), credits_base_uri=f"http://{HOST}:{api_port}/credits/")
         self._deployment = deploy_all(
             self.sender(0), network="local", params=params, directory=self.deployments_dir,
             progress=lambda what, _address, gas: self.deploy_gas.append((what, gas)))
@@ -344,7 +345,6 @@ class DevStack:
 
     def _start_backend(self, api_port: int) -> None:
         from backend.service import BackendService
-        from backend.settings import ApiSettings
 
         url = self.database_url or f"sqlite:///{self.workdir / 'index.sqlite'}"
         service = BackendService(self.w3, self.deployment, database_url=url,

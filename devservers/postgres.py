@@ -50,7 +50,7 @@ def ensure_postgres(*, say=lambda msg: print(msg, file=sys.stderr, flush=True)) 
         return found
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise PostgresError("PostgreSQL server binaries (initdb, postgres) were not found: install them "
-                            "(Debian/Ubuntu: apt-get install postgresql) or set DATABASE_URL")
+                            "(Debian/Ubuntu: apt-get install postgresql) or set GPUBARTER_DATABASE_URL")
     say("gpubarter: installing PostgreSQL from Debian's packages (apt-get install postgresql) ...")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "--no-install-recommends",

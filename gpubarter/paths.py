@@ -3,21 +3,23 @@
 The project root is the folder holding ``pyproject.toml`` and ``package.json``;
 ``GPUBARTER_ROOT`` overrides it. Generated state lives under the root:
 ``node_modules/`` (Node tools), ``build/`` (compiled artifacts), ``.gpubarter/``
-(runtime state such as a running local node) and ``deployments/``.
+(runtime state such as a running local node) and ``deployments/``; the ``paths`` section of
+:mod:`gpubarter.settings` moves each.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
+
+from gpubarter.settings import settings
 
 
 @cache
 def project_root() -> Path:
-    env = os.environ.get("GPUBARTER_ROOT")
-    if env:
-        return Path(env).resolve()
+    root = settings().paths.root
+    if root:
+        return root.resolve()
     here = Path(__file__).resolve().parent
     for candidate in (here, *here.parents):
         if (candidate / "package.json").is_file() and (candidate / "pyproject.toml").is_file():
@@ -34,12 +36,12 @@ def contracts_dir() -> Path:
 
 
 def build_dir() -> Path:
-    return Path(os.environ.get("GPUBARTER_BUILD_DIR") or project_root() / "build")
+    return settings().paths.build_dir or project_root() / "build"
 
 
 def state_dir() -> Path:
-    return Path(os.environ.get("GPUBARTER_STATE_DIR") or project_root() / ".gpubarter")
+    return settings().paths.state_dir or project_root() / ".gpubarter"
 
 
 def deployments_dir() -> Path:
-    return Path(os.environ.get("GPUBARTER_DEPLOYMENTS_DIR") or project_root() / "deployments")
+    return settings().paths.deployments_dir or project_root() / "deployments"

@@ -12,21 +12,21 @@ from web3.contract import Contract
 from gpubarter.chain import accounts
 from gpubarter.chain.network import Network, connect, get_network
 from gpubarter.chain.tx import Sender
-from gpubarter.deployments import Deployment, load_deployment
+from gpubarter.deployment_record import Deployment, load_deployment
 from gpubarter.errors import SigningKeyError
-from gpubarter.settings import get_settings
+from gpubarter.settings import settings
 
 
 def resolve_signer(network: Network, *, dev_index: int = 0) -> LocalAccount:
     """The key to sign with: env key, then keystore, then (dev chains only) anvil's."""
-    settings = get_settings()
-    if settings.private_key is not None:
-        return accounts.from_private_key(settings.private_key.get_secret_value(),
+    chain = settings().chain
+    if chain.private_key is not None:
+        return accounts.from_private_key(chain.private_key.get_secret_value(),
                                          source="GPUBARTER_PRIVATE_KEY")
-    if settings.keystore is not None:
-        if settings.keystore_password is None:
+    if chain.keystore is not None:
+        if chain.keystore_password is None:
             raise SigningKeyError("GPUBARTER_KEYSTORE is set but GPUBARTER_KEYSTORE_PASSWORD is not")
-        return accounts.from_keystore(settings.keystore, settings.keystore_password.get_secret_value())
+        return accounts.from_keystore(chain.keystore, chain.keystore_password.get_secret_value())
     if network.dev:
         return accounts.dev_account(dev_index)
     raise SigningKeyError(

@@ -19,7 +19,7 @@ from gpubarter import paths
 from gpubarter.chain.network import connect, get_network, log_range_for
 from gpubarter.chain.tx import Sender
 from gpubarter.command import new_app, run_app
-from gpubarter.deployments import load_deployment
+from gpubarter.deployment_record import load_deployment
 from gpubarter.errors import ConfigError, GpuBarterError
 from gpubarter.session import resolve_signer
 from oracle import logs
@@ -29,13 +29,13 @@ from oracle.daemon import DaemonConfig, default_db, run_daemon
 from oracle.finalize import Finalizer
 from oracle.jobs import parse_gpus, parse_job_id, register_pid, run_job
 from oracle.meter import Signer
+from oracle.meter_store import MeterStore
 from oracle.probe import probe
 from oracle.status import collect
-from oracle.store import MeterStore
 from oracle.submit import SubmitOptions, Submitter
 
 if TYPE_CHECKING:
-    from oracle.store import Challenge, Finalization
+    from oracle.meter_store import Challenge, Finalization
 
 # GPU names, commands and notes are printed verbatim: no rich markup, no highlighting.
 console = Console(highlight=False, soft_wrap=True, markup=False)

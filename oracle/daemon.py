@@ -24,8 +24,8 @@ from gpubarter import paths
 from oracle.errors import OracleError
 from oracle.gpu import GpuBackend
 from oracle.meter import Meter, Signer
+from oracle.meter_store import MeterStore
 from oracle.metrics import MeterMetrics
-from oracle.store import MeterStore
 from oracle.submit import Submitter
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import signal
 
+from gpubarter.settings import settings
+
 ENV = "GPUBARTER_ORACLE_FAULT"
 POINTS = ("persisted", "sent", "submitted")
 
@@ -23,5 +25,5 @@ POINTS = ("persisted", "sent", "submitted")
 def point(name: str) -> None:
     """Die here (SIGKILL) when the environment names this fault point."""
     assert name in POINTS, name
-    if os.environ.get(ENV) == name:
+    if settings().oracle.fault == name:
         os.kill(os.getpid(), signal.SIGKILL)

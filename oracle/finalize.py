@@ -36,7 +36,7 @@ from gpubarter.chain.logs import block_ranges, get_logs_in
 from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender
 from gpubarter.errors import GpuBarterError, TransactionReverted
-from oracle.store import Challenge, Finalization, MeterStore
+from oracle.meter_store import Challenge, Finalization, MeterStore
 
 #: Blocks read per ``eth_getLogs`` request unless the network says (``max_log_range``).
 LOG_CHUNK = 2_000

@@ -19,7 +19,7 @@ import psutil
 
 from oracle.attribution import JobProcesses
 from oracle.errors import JobError, StoreError
-from oracle.store import MeterStore
+from oracle.meter_store import MeterStore
 
 UINT256_MAX = 2**256 - 1
 #: how often ``run-job`` records its command's process tree, seconds.

@@ -21,9 +21,9 @@ from oracle import reports as rep
 from oracle.attribution import Attributor, Increment, JobProcesses
 from oracle.gpu import GpuBackend
 from oracle.jobs import ProcessTracker
+from oracle.meter_store import MeterStore
 from oracle.metrics import MeterMetrics
 from oracle.simulated import SimulatedBackend
-from oracle.store import MeterStore
 
 
 @dataclass

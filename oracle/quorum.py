@@ -21,8 +21,8 @@ from typing import Any
 from eth_account import Account
 
 from oracle.errors import OracleError
+from oracle.meter_store import Batch, MeterStore
 from oracle.reports import UsageReport, batch_digest, domain
-from oracle.store import Batch, MeterStore
 
 TIMEOUT_S = 5.0
 

@@ -10,7 +10,7 @@ from typing import Any
 import psutil
 
 from oracle.errors import StoreError
-from oracle.store import MeterStore
+from oracle.meter_store import MeterStore
 
 
 def collect(db: Path) -> dict[str, Any]:

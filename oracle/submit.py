@@ -27,8 +27,8 @@ from oracle import reports as rep
 from oracle.errors import OracleError
 from oracle.finalize import Finalizer
 from oracle.meter import Signer
+from oracle.meter_store import Batch, MeterStore
 from oracle.quorum import gather
-from oracle.store import Batch, MeterStore
 
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 60.0

@@ -11,14 +11,13 @@ Runs three ways, all following :data:`gpubarter.deploy_plan.PLAN`:
 Every way writes ``deployments/<chain-id>.json`` (``GPUBARTER_DEPLOYMENTS_DIR`` moves
 it) in the same format. Under brownie the deployer is ``accounts[0]`` on a development
 network; on a live one it comes from ``GPUBARTER_PRIVATE_KEY`` or ``GPUBARTER_KEYSTORE``
-(+ ``GPUBARTER_KEYSTORE_PASSWORD``), and the key is never printed. The ``DeployParams``
-fields can be set as ``GPUBARTER_<FIELD>``, e.g. ``GPUBARTER_FAUCET_AMOUNT_CPT``.
+(+ ``GPUBARTER_KEYSTORE_PASSWORD``), and the key is never printed. Every way reads the
+parameters from the ``deploy`` section of :mod:`gpubarter.settings` (e.g.
+``GPUBARTER_FAUCET_AMOUNT_CPT``; the README's settings table lists them).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,29 +27,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # Importable in brownie's environment too: none of these import web3.
-from gpubarter.deploy_plan import PLAN, Call, DeployParams  # noqa: E402
-from gpubarter.deployments import Deployment, save_deployment  # noqa: E402
+from gpubarter.deploy_plan import PLAN, Call  # noqa: E402
+from gpubarter.deployment_record import Deployment, save_deployment  # noqa: E402
 from gpubarter.errors import ConfigError, GpuBarterError, SigningKeyError  # noqa: E402
+from gpubarter.settings import settings  # noqa: E402
 
 
 def _under_brownie() -> bool:
     brownie = sys.modules.get("brownie")
     return brownie is not None and brownie.network.is_connected()
-
-
-def _params_from_env() -> DeployParams:
-    """DeployParams with each field overridable by ``GPUBARTER_<FIELD>``."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(DeployParams):
-        raw = os.environ.get(f"GPUBARTER_{f.name.upper()}")
-        if raw is None or not isinstance(f.default, (int, str)):  # scalars only (not the class table)
-            continue
-        try:
-            values[f.name] = type(f.default)(raw)
-        except ValueError:
-            raise ConfigError(f"GPUBARTER_{f.name.upper()}={raw!r} is not a valid "
-                              f"{type(f.default).__name__}") from None
-    return DeployParams(**values)
 
 
 def _brownie_deployer() -> Any:
@@ -61,12 +46,12 @@ def _brownie_deployer() -> Any:
     # eth-account only (no web3): the same key checks and messages as `gpubarter deploy`.
     from gpubarter.chain.accounts import from_keystore, from_private_key
 
-    key = os.environ.get("GPUBARTER_PRIVATE_KEY")
-    keystore = os.environ.get("GPUBARTER_KEYSTORE")
-    if key:
-        signer = from_private_key(key, source="GPUBARTER_PRIVATE_KEY")
-    elif keystore:
-        signer = from_keystore(Path(keystore), os.environ.get("GPUBARTER_KEYSTORE_PASSWORD", ""))
+    chain = settings().chain
+    if chain.private_key:
+        signer = from_private_key(chain.private_key.get_secret_value(), source="GPUBARTER_PRIVATE_KEY")
+    elif chain.keystore:
+        password = chain.keystore_password.get_secret_value() if chain.keystore_password else ""
+        signer = from_keystore(chain.keystore, password)
     else:
         raise SigningKeyError(f"network {network.show_active()} has no unlocked accounts: set "
                               "GPUBARTER_PRIVATE_KEY, or GPUBARTER_KEYSTORE and "
@@ -84,7 +69,7 @@ def _deploy_with_brownie() -> Path:
     import brownie  # type: ignore[import-not-found]
     from brownie import network
 
-    params = _params_from_env()
+    params = settings().deploy.params()
     deployer = _brownie_deployer()
     addresses: dict[str, str] = {}
     blocks: dict[str, int] = {}

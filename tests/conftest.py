@@ -19,9 +19,9 @@ from devservers.postgres import PostgresError, ensure_postgres
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy import deploy_all
 from gpubarter.deploy_plan import DeployParams
-from gpubarter.deployments import Deployment
+from gpubarter.deploy_web3 import deploy_all
+from gpubarter.deployment_record import Deployment
 from gpubarter.toolchain import forge
 from gpubarter.toolchain.compiler import compile_contracts
 from gpubarter.toolchain.node import ensure_node_tools

@@ -22,7 +22,7 @@ from waiting import wait_for
 from cli.commands._compute import fmt_time
 from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.deployments import save_deployment
+from gpubarter.deployment_record import save_deployment
 from gpubarter.protocol import sealing
 
 GOV, ADMIN, PROVIDER, M1, M2, M3, METER, OTHER = range(8)

@@ -7,14 +7,12 @@ transactions go to an anvil of this module's own, never the session chain.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -23,8 +21,9 @@ from gpubarter import paths
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.network import connect
 from gpubarter.deploy_plan import PLAN, WAD, DeployParams
-from gpubarter.deployments import load_deployment
+from gpubarter.deployment_record import load_deployment
 from gpubarter.errors import ConfigError
+from gpubarter.settings import settings
 from gpubarter.toolchain.brownie_env import (
     BrownieEnv,
     BrownieError,
@@ -216,19 +215,11 @@ def test_ensure_brownie_env_says_when_uv_is_missing(tmp_path: Path,
     assert not (tmp_path / "brownie").exists()
 
 
-def _deploy_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "deploy_script", paths.project_root() / "scripts" / "deploy.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_deploy_script_reads_params_from_the_environment(monkeypatch: pytest.MonkeyPatch):
+def test_deploy_params_come_from_the_settings(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("GPUBARTER_FAUCET_COOLDOWN_S", "60")
-    assert _deploy_script()._params_from_env() == DeployParams(faucet_cooldown_s=60)
+    monkeypatch.setenv("GPUBARTER_UNBONDING_PERIOD_S", "120")
+    assert settings().deploy.params() == DeployParams(faucet_cooldown_s=60, unbonding_period_s=120)
     monkeypatch.setenv("GPUBARTER_FAUCET_COOLDOWN_S", "soon")
-    with pytest.raises(ConfigError, match="GPUBARTER_FAUCET_COOLDOWN_S='soon' is not a valid int"):
-        _deploy_script()._params_from_env()
+    with pytest.raises(ConfigError, match="GPUBARTER_FAUCET_COOLDOWN_S='soon' is not valid"):
+        settings()
 

@@ -23,7 +23,7 @@ from gpubarter.chain import network
 from gpubarter.chain.logs import block_ranges, find_latest, find_logs
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD
-from gpubarter.deployments import Deployment, save_deployment
+from gpubarter.deployment_record import Deployment, save_deployment
 from gpubarter.errors import ChainError, ConfigError
 from gpubarter.protocol.credits import ComputeClient
 from gpubarter.protocol.exchange import ExchangeClient

@@ -1,5 +1,5 @@
-"""JSON-RPC batches for the relay's hot path: a loopback node over one keep-alive connection per
-thread; a remote node through web3's provider."""
+"""JSON-RPC batches for the relay's hot path: a loopback node through httpx's keep-alive pool, shared
+by threads; a remote node through web3's provider."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -39,6 +40,21 @@ def test_nothing_listening_is_a_clear_chain_error() -> None:
     port = free_port()
     with pytest.raises(ChainError, match=f"127.0.0.1:{port} did not answer"):
         LoopbackRpc(f"http://127.0.0.1:{port}")([("eth_chainId", [])])
+
+
+def test_threads_sharing_one_client_each_get_their_own_answers(w3) -> None:
+    rpc = LoopbackRpc(w3.provider.endpoint_uri)
+    accounts = w3.eth.accounts
+
+    def balances(i: int) -> list[int]:
+        who = accounts[i % len(accounts)]
+        return [int(a["result"], 16) for a in rpc([("eth_getBalance", [who, "latest"])] * 3
+                                                  + [("eth_chainId", [])])]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(balances, range(64)))
+    for i, got in enumerate(answers):
+        assert got == [w3.eth.get_balance(accounts[i % len(accounts)])] * 3 + [w3.eth.chain_id]
 
 
 class _OneRequestPerConnection(BaseHTTPRequestHandler):
@@ -82,6 +98,46 @@ def test_a_dropped_keep_alive_connection_is_reopened_and_answers_come_in_order(d
     rpc = LoopbackRpc(dropping_node)
     for _ in range(3):  # each call after the first finds its connection closed by the node
         assert [a["result"] for a in rpc([("a", []), ("b", []), ("c", [])])] == ["a", "b", "c"]
+
+
+class _ClosesUnderTheSecondRequest(BaseHTTPRequestHandler):
+    """Keeps a connection open after its first answer, then closes it on reading the second request,
+    answering nothing (a node whose keep-alive timer ran out as the request arrived)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        self.served = 0
+        super().setup()
+
+    def do_POST(self) -> None:
+        calls = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.served += 1
+        if self.served == 2:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        body = json.dumps([{"jsonrpc": "2.0", "id": c["id"], "result": c["method"]} for c in calls]).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_connection_closed_under_a_request_is_retried_once_on_a_fresh_one() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ClosesUnderTheSecondRequest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rpc = LoopbackRpc(f"http://127.0.0.1:{server.server_address[1]}")
+        for _ in range(3):  # each call after the first is dropped once, then answered on a new connection
+            assert [a["result"] for a in rpc([("a", []), ("b", [])])] == ["a", "b"]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize(("method", "message"), [("bad_status", "HTTP 503"),

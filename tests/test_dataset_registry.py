@@ -14,7 +14,7 @@ from web3.contract import Contract
 
 from gpubarter.chain.revert import error_name
 from gpubarter.chain.tx import Sender, TxResult
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.errors import TransactionReverted
 
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"

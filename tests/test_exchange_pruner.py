@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from backend.db import make_engine, migrate, session_factory
 from backend.db.market import CANCELLED, OPEN, UNFUNDED, MarketOrder, from_uint
-from backend.market import store
+from backend.market import order_book
 from backend.market.pruner import Pruner
-from backend.market.relay import BATCH_CALLS, Relay
 from gpubarter.protocol.exchange import SignedOrder
+from gpubarter.protocol.order_checks import BATCH_CALLS, Relay
 
 SELLS, BUYS = 60, 60
 
@@ -43,7 +43,7 @@ def book(market: Market, tmp_path: Path) -> Iterator[tuple[Pruner, list[list[Any
 
 def _accept(pruner: Pruner, signed: SignedOrder) -> None:
     accepted = pruner.relay.validate(signed.to_json())
-    store.accept(pruner.sessions.kw["bind"], accepted, accepted.chain_time)
+    order_book.accept(pruner.sessions.kw["bind"], accepted, accepted.chain_time)
 
 
 def _states(pruner: Pruner) -> dict[str, tuple[str, int]]:

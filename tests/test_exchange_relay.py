@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 from exchange_world import HOUR, PRICE, Market
 
-from backend.market.relay import OrderRejected, Relay, parse
 from gpubarter.deploy_plan import WAD, role
 from gpubarter.protocol.exchange import SignedOrder
 from gpubarter.protocol.exchange_types import sign_order
+from gpubarter.protocol.order_checks import OrderRejected, Relay, parse
 
 
 @pytest.fixture

@@ -9,26 +9,22 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import psutil
 import pytest
+from waiting import wait_for
 from web3 import Web3
 
 from devservers.anvil import LocalChain, rpc_answers
 from gpubarter.errors import NodeStartError
 
 
-def _gone(pid: int, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return True
-        except psutil.NoSuchProcess:
-            return True
-        time.sleep(0.05)
-    return False
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (a zombie has: only its parent's wait is missing)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_start_answers_and_stop_kills():
@@ -37,7 +33,8 @@ def test_start_answers_and_stop_kills():
     assert rpc_answers(chain.url) == 31337
     chain.stop()
     chain.stop()  # idempotent
-    assert pid is not None and _gone(pid)
+    assert pid is not None
+    wait_for(f"anvil {pid} to exit", lambda: _gone(pid))
 
 
 def test_busy_port_is_refused_with_a_clear_message():
@@ -68,7 +65,7 @@ def test_no_orphan_when_the_parent_dies(sig):
         assert psutil.pid_exists(anvil_pid)
         os.kill(parent.pid, sig)
         parent.wait(timeout=15)  # SIGINT/SIGTERM: up to anvil's 5 s grace
-        assert _gone(anvil_pid), f"anvil {anvil_pid} outlived its parent after {sig.name}"
+        wait_for(f"anvil {anvil_pid} to exit with its parent ({sig.name})", lambda: _gone(anvil_pid))
     finally:
         parent.kill()
         parent.wait()

@@ -9,7 +9,7 @@ import psutil
 import pytest
 from waiting import wait_for
 
-from backend.vault.store import add_bytes
+from backend.vault.content_store import add_bytes
 from cli.stack import DevStack, StackError
 from cli.supervisor import ChildFailed, ChildSpec, Supervisor
 from gpubarter.errors import ConfigError

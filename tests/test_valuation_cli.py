@@ -14,7 +14,7 @@ import pytest
 from eth_utils import keccak
 
 from cli import main
-from gpubarter.deployments import save_deployment
+from gpubarter.deployment_record import save_deployment
 
 ROOT = Path(__file__).resolve().parents[1]
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"

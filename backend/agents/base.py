@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from backend.errors import BackendError
-from backend.vault.atomic import atomic_write
 from gpubarter.chain.tx import TxResult
 from gpubarter.errors import ChainError, TransactionReverted
+from gpubarter.private_files import private_dir, read_private_json, write_private_json
 from gpubarter.protocol.barter import DEAL_STATUS, BarterClient, DealInfo
 
 #: ``BarterTypes.DealStatus`` values the agents act on.
@@ -53,32 +53,6 @@ class AgentLog:
 
 def stderr_log(agent: str) -> AgentLog:
     return AgentLog(agent, sys.stderr)
-
-
-def private_dir(path: Path) -> Path:
-    """``path`` created (0700) when missing; refused when other users can enter it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise AgentError(f"{path} can be read by other users (mode {mode:o}); run `chmod 700 {path}`")
-    return path
-
-
-def read_private_json(path: Path) -> dict[str, Any]:
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        raise AgentError(f"{path} can be read by other users (mode {mode:o}); run `chmod 600 {path}`")
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise AgentError(f"{path} is not a readable agent file: {exc}") from None
-    if not isinstance(doc, dict):
-        raise AgentError(f"{path} is not a readable agent file")
-    return doc
-
-
-def write_private_json(path: Path, doc: dict[str, Any]) -> None:
-    atomic_write(path, json.dumps(doc, indent=1).encode() + b"\n", mode=0o600)
 
 
 class DealWatch:

@@ -31,8 +31,8 @@ from backend.agents.base import (
 from backend.vault.cid import normalize_cid
 from backend.vault.keystore import KeyStore
 from gpubarter.errors import GpuBarterError
-from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient, DealInfo
+from gpubarter.protocol.deal_keys import seal_for_release
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,8 @@ class CoopKeyAgent:
                     "cooperative's keys; move that file out and restart")
 
     def _owners_by_manifest(self) -> dict[str, tuple[int, str]]:
-        r = self.registry.functions
         out: dict[str, tuple[int, str]] = {}
-        for dataset_id in range(1, r.datasetCount().call() + 1):
+        for dataset_id in range(1, self.registry.functions.datasetCount().call() + 1):
             owner, manifest = self.client.manifest_of(dataset_id)
             try:
                 out[normalize_cid(manifest)] = (dataset_id, owner)
@@ -113,7 +112,6 @@ class CoopKeyAgent:
         due = self.client.escrow.functions.dueSteps(deal.deal_id).call()
         if due <= deal.released:
             return []
-        r = self.registry.functions
         owner, manifest = self.client.manifest_of(deal.dataset_id)
         if owner != self.coop:
             raise AgentError(f"dataset {deal.dataset_id} of deal {deal.deal_id} is owned by {owner}, "
@@ -121,11 +119,7 @@ class CoopKeyAgent:
         public = self.client.public_key_of(deal)
         out = []
         for step in range(deal.released + 1, due + 1):
-            key = self.keystore.key(manifest, step - 1)
-            if sealing.commitment(key) != r.commitment(deal.dataset_id, step - 1).call():
-                raise AgentError(f"the key store's key of step {step} of dataset {deal.dataset_id} does not "
-                                 "match its on-chain commitment; not releasing it")
-            sealed = sealing.seal(key, public, step)
+            sealed = seal_for_release(self.client, deal, step, self.keystore.key(manifest, step - 1), public)
             result = retrying(f"release deal {deal.deal_id} step {step}",
                               lambda s=step, k=sealed: self.client.release(self.coop, deal.deal_id, s, k),
                               self.log)

@@ -9,10 +9,9 @@ ended (settled, or faulted by a timeout) are still opened afterwards.
 
 Files (the agent's own state; everything else is read from the chain):
 
-- ``<key_dir>/deal-<id>.json`` (0600, folder 0700): the per-deal secret d, its public key, the block
-  the deal was accepted in, and the steps whose released key was wrong (``wrong_steps``: disputed
-  while the deal was live, never disputed twice). Written *before* the acceptance is sent, so a
-  crash never loses the secret of an accepted deal; never logged or printed.
+- ``<key_dir>/deal-<id>.json``: the per-deal secret and what the agent learnt of the deal
+  (:class:`gpubarter.protocol.deal_keys.DealKeys`; a wrong step is disputed while the deal is live,
+  never twice).
 - ``<out_dir>/deal-<id>/shard-<i>``: shard i (0-based; step i + 1), written atomically once every
   check passed. A shard on disk is a step done.
 """
@@ -23,7 +22,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from backend.agents.base import (
     ACCEPTED,
@@ -33,20 +32,17 @@ from backend.agents.base import (
     AgentLog,
     DealWatch,
     is_transient,
-    private_dir,
-    read_private_json,
     retrying,
     run_loop,
-    write_private_json,
 )
+from backend.vault.content_store import ContentStore
 from backend.vault.errors import VaultError
-from backend.vault.store import ContentStore
 from backend.vault.unseal import open_shard
 from gpubarter.chain.tx import TxResult
 from gpubarter.errors import GpuBarterError
 from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient, DealInfo
-from gpubarter.protocol.sealing import SealingError
+from gpubarter.protocol.deal_keys import DealKeys, accept_with_fresh_key, read_released
 
 T = TypeVar("T")
 
@@ -61,59 +57,6 @@ class StepOutcome:
     gas: int = 0
 
 
-class DealKeys:
-    """The per-deal key files of one provider."""
-
-    def __init__(self, key_dir: Path) -> None:
-        self.root = Path(key_dir)
-
-    def path(self, deal_id: int) -> Path:
-        return self.root / f"deal-{deal_id}.json"
-
-    def load(self, deal_id: int) -> dict[str, Any]:
-        path = self.path(deal_id)
-        if not path.exists():
-            raise AgentError(f"no key file for deal {deal_id} in {self.root}: the deal was accepted with "
-                             "another key directory")
-        return read_private_json(path)
-
-    def pair(self, deal_id: int) -> sealing.KeyPair:
-        doc = self.load(deal_id)
-        secret = int(doc["secret"], 16)
-        return sealing.KeyPair(secret, sealing.public_key(secret))
-
-    def create_or_load(self, deal_id: int) -> sealing.KeyPair:
-        """The deal's key pair: the one already on disk (a retried acceptance), else a fresh one."""
-        private_dir(self.root)
-        if self.path(deal_id).exists():
-            return self.pair(deal_id)
-        pair = sealing.keygen()
-        write_private_json(self.path(deal_id), {"deal": deal_id, "secret": hex(pair.secret),
-                                                "public": list(pair.public), "accepted_block": None})
-        return pair
-
-    def update(self, deal_id: int, **fields: Any) -> None:
-        write_private_json(self.path(deal_id), {**self.load(deal_id), **fields})
-
-    @staticmethod
-    def wrong_steps(doc: dict[str, Any]) -> set[int]:
-        """The steps of a key file whose released key was wrong (``disputed_step``: files of older agents)."""
-        wrong = {int(s) for s in doc.get("wrong_steps", [])}
-        return wrong | {int(doc["disputed_step"])} if doc.get("disputed_step") else wrong
-
-    def mark_wrong(self, deal_id: int, step: int) -> None:
-        self.update(deal_id, wrong_steps=sorted(self.wrong_steps(self.load(deal_id)) | {step}))
-
-
-def accept_deal(client: BarterClient, keys: DealKeys, deal_id: int, log: AgentLog) -> tuple[int, TxResult]:
-    """Accepts ``deal_id`` with a fresh per-deal key (stored first); returns (series id, transaction)."""
-    pair = keys.create_or_load(deal_id)
-    sent = client.accept(deal_id, pair.public)
-    keys.update(deal_id, accepted_block=sent.txs[-1].block_number)
-    log.event("deal accepted", deal=deal_id, series=sent.value, gas=sent.txs[-1].gas_used)
-    return sent.value, sent.txs[-1]
-
-
 class ProviderAgent:
     def __init__(self, client: BarterClient, key_dir: Path, store: ContentStore, out_dir: Path,
                  state_dir: Path, log: AgentLog) -> None:
@@ -126,9 +69,11 @@ class ProviderAgent:
         self.watch = DealWatch(client, state_dir, lambda deal: deal.provider == me, keep=self._unopened)
 
     def accept(self, deal_id: int) -> tuple[int, TxResult]:
-        accepted = accept_deal(self.client, self.keys, deal_id, self.log)
+        """Accepts ``deal_id`` with a fresh per-deal key (stored first); returns (series id, transaction)."""
+        sent = accept_with_fresh_key(self.client, self.keys, deal_id)
+        self.log.event("deal accepted", deal=deal_id, series=sent.value, gas=sent.txs[-1].gas_used)
         self.watch.add(deal_id)
-        return accepted
+        return sent.value, sent.txs[-1]
 
     def shard_path(self, deal_id: int, index: int) -> Path:
         return self.out_dir / f"deal-{deal_id}" / f"shard-{index}"
@@ -175,21 +120,17 @@ class ProviderAgent:
             target = self.shard_path(deal.deal_id, step - 1)
             if target.exists() or step in wrong:
                 continue
-            sealed = self.client.released_key(deal, step, doc.get("accepted_block"))
-            expected = bytes(self.client.datasets.functions.commitment(deal.dataset_id, step - 1).call())
-            try:
-                key = sealing.open_sealed(pair.secret, sealed, step)
-            except SealingError as exc:
+            released = read_released(self.client, self.keys, deal, step)
+            if released.key is None:
                 # R is no curve point (the escrow refuses one now; older deployments did not): the escrow's
                 # verdict on such a key is "wrong".
                 self.log.event("released key cannot be opened", deal=deal.deal_id, step=step,
-                               error=str(exc)[:300])
-                key = None
-            if key is None or sealing.commitment(key) != expected:
-                out += self._wrong_key(deal, step, pair, sealed)
+                               error=released.why_unopened[:300])
+            if released.key is None or not released.right:
+                out += self._wrong_key(deal, step, pair, released.sealed)
                 break
             try:
-                open_shard(self.store, manifest, step - 1, key, target)
+                open_shard(self.store, manifest, step - 1, released.key, target)
             except VaultError as exc:
                 # The key is the committed one: the shard store is at fault, not the cooperative.
                 self.log.event("shard not opened; will retry", deal=deal.deal_id, step=step,

@@ -12,14 +12,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.api import appraisals, auth, events, health, market, problems, resources, uploads
 from backend.api.limits import BodySizeLimit
 from backend.api.metrics import RequestMetrics, metrics_app
-from backend.settings import ApiSettings
+from gpubarter.settings import ApiSettings, IpfsSettings, VaultSettings
+from gpubarter.settings import settings as current_settings
 
 API_PREFIX = "/api/v1"
 
 
 def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None = None, chain_id: int = 0,
-               chain_head: Callable[[], int] | None = None, max_ready_lag: int = 5) -> FastAPI:
-    settings = settings or ApiSettings()
+               chain_head: Callable[[], int] | None = None, max_ready_lag: int = 5,
+               vault: VaultSettings | None = None, ipfs: IpfsSettings | None = None) -> FastAPI:
+    """The API on ``sessions``; the settings not given are the environment's."""
+    configured = current_settings()
+    settings = settings or configured.api
     app = FastAPI(title="GPU Barter API", version="1", docs_url="/docs", redoc_url=None,
                   openapi_url="/openapi.json",
                   description="Providers, credit series, jobs, usage, datasets, cooperatives, deals "
@@ -30,6 +34,7 @@ def create_app(sessions: sessionmaker[Session], *, settings: ApiSettings | None 
     # ``sessions``.
     app.state.autocommit = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
     app.state.settings = settings
+    app.state.vault_settings = (vault or configured.vault, ipfs or configured.ipfs)
     app.state.chain_head = chain_head
     app.state.max_ready_lag = max_ready_lag
     app.state.chain_id = chain_id

@@ -20,13 +20,13 @@ from backend.api.deps import DbSession
 from backend.api.pagination import Page, keyset, page_of
 from backend.api.problems import Problem
 from backend.db.market import MarketOrder
-from backend.market import store
+from backend.market import order_book
 from backend.market.chart import render_index_chart
 from backend.market.index import index as price_index
-from backend.market.relay import OrderRejected
 from backend.market.service import Market
 from gpubarter.errors import ChainError
 from gpubarter.protocol.exchange_types import BUY, SELL
+from gpubarter.protocol.order_checks import OrderRejected
 
 router = APIRouter(tags=["market"])
 #: ``POST /orders`` alone: the app matches it before every other route (it is the busiest by count,
@@ -135,12 +135,13 @@ def post_order(payload: Annotated[dict[str, Any], Body(examples=[{"order": {}, "
     try:
         with _chain_reads():  # the chain time comes in the validation's batched read
             accepted = market.relay.validate(payload)
-        row = store.accept(request.app.state.autocommit, accepted, accepted.chain_time)
+        row = order_book.accept(request.app.state.autocommit, accepted, accepted.chain_time)
     except OrderRejected as exc:
         raise Problem(REJECTION_STATUS.get(exc.kind, 422), exc.kind, exc.detail) from None
     # The body is :class:`OrderPublic` already (strings and ints): validating it again through the
     # response model would cost a tenth of the request.
-    return Response(json.dumps(store.public(row), separators=(",", ":")), 201, media_type="application/json")
+    body = json.dumps(order_book.public(row), separators=(",", ":"))
+    return Response(body, 201, media_type="application/json")
 
 
 @router.get("/orders/{order_hash}", response_model=OrderPublic, summary="One order the relay accepted",
@@ -149,7 +150,7 @@ def get_order(order_hash: OrderHash, session: DbSession) -> dict[str, Any]:
     row = session.scalar(select(MarketOrder).where(MarketOrder.hash == order_hash.lower()))
     if row is None:
         raise Problem(404, "not-found", f"the relay holds no order {order_hash}")
-    return store.public(row)
+    return order_book.public(row)
 
 
 @router.get("/orders", response_model=Page[OrderPublic], summary="List accepted orders, oldest first")
@@ -173,7 +174,7 @@ def list_orders(
     if status is not None:
         q = q.where(MarketOrder.status == status)
     rows, next_cursor = page_of(list(session.scalars(q)), size, lambda r: r.id)
-    return Page[dict[str, Any]](items=[store.public(r) for r in rows], next_cursor=next_cursor)
+    return Page[dict[str, Any]](items=[order_book.public(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/series/{series_id}/book", response_model=Book, summary="The order book of a series",
@@ -183,7 +184,7 @@ def get_book(series_id: SeriesId, request: Request, session: DbSession, depth: D
     _known_series(market, series_id)
     with _chain_reads():
         now = market.chain_now()
-    return store.book(session, series_id, depth, now)
+    return order_book.book(session, series_id, depth, now)
 
 
 def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
@@ -206,13 +207,13 @@ async def stream_book(series_id: SeriesId, request: Request, depth: Depth = 20) 
 
     def last_fill() -> int:
         with sessions() as session:
-            return store.last_fill_id(session, series_id)
+            return order_book.last_fill_id(session, series_id)
 
     def snapshot(after: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         now = market.chain_now()
         with sessions() as session:
-            fills = [store.fill_public(f) for f in store.fills_after(session, series_id, after)]
-            return store.book(session, series_id, depth, now), fills
+            fills = [order_book.fill_public(f) for f in order_book.fills_after(session, series_id, after)]
+            return order_book.book(session, series_id, depth, now), fills
 
     after = await run_in_threadpool(last_fill)
 
@@ -243,7 +244,7 @@ def _wei(value: int | None) -> str | None:
 
 
 def _index(session: DbSession, class_id: int, month: str, interval: int) -> Any:
-    return price_index(store.fills_of(session, class_id, month), class_id, month, interval)
+    return price_index(order_book.fills_of(session, class_id, month), class_id, month, interval)
 
 
 @router.get("/index", response_model=IndexPublic, summary="Price index of a GPU class and delivery month")

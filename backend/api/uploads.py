@@ -2,7 +2,7 @@
 
 The body is the dataset's bytes, streamed to a spool file (never held whole in
 memory), sealed with the server's store (the embedded store, or the IPFS node when
-``ApiSettings.ipfs_api`` is set) and removed. The shard keys go to the owner's key
+``GPUBARTER_IPFS_API`` is set) and removed. The shard keys go to the owner's key
 store on the server and nowhere else; the response carries only their keccak256
 commitments, with what the DatasetRegistry needs (manifest CID, Merkle root).
 

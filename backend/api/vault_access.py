@@ -1,9 +1,9 @@
 """What the upload and appraisal routes share: the server's vault, request bodies
 streamed to disk, and who may act for an owner.
 
-The vault (``ApiSettings.vault_dir``, default ``<state dir>/vault``) holds the spool
+The vault (``VaultSettings.dir``, ``GPUBARTER_VAULT_DIR``, default ``<state dir>/vault``) holds the spool
 folder for request bodies, each owner's key store (``keys/<owner address>``, 0700
-folders of 0600 files) and, without ``ApiSettings.ipfs_api``, the embedded content
+folders of 0600 files) and, without ``IpfsSettings.api``, the embedded content
 store. Keys are written only there: never into a response, a log line, IPFS or the chain.
 """
 
@@ -20,12 +20,12 @@ from fastapi import Request
 from web3 import Web3
 
 from backend.api.problems import Problem
-from backend.settings import ApiSettings
+from backend.vault.content_store import ContentStore
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.errors import VaultError
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
-from backend.vault.store import ContentStore
+from gpubarter.settings import IpfsSettings, VaultSettings
 
 ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 DEFAULT_ADMIN_ROLE = b"\x00" * 32
@@ -45,14 +45,13 @@ class ServerVault:
         return KeyStore(self.root / "keys" / Web3.to_checksum_address(owner).lower())
 
     @classmethod
-    def from_settings(cls, settings: ApiSettings) -> ServerVault:
+    def from_settings(cls, vault: VaultSettings, ipfs: IpfsSettings) -> ServerVault:
         from backend.vault.config import vault_dir
 
-        root = Path(settings.vault_dir or vault_dir())
+        root = Path(vault.dir or vault_dir())
         store: ContentStore
-        if settings.ipfs_api:
-            store = IpfsStore(settings.ipfs_api, timeout_s=settings.ipfs_timeout_s,
-                              spool_dir=root / "spool")
+        if ipfs.api:
+            store = IpfsStore(ipfs.api, timeout_s=ipfs.timeout_s, spool_dir=root / "spool")
         else:
             store = EmbeddedStore(root / "store")
         return cls(root, store)
@@ -63,7 +62,7 @@ def vault_of(request: Request) -> ServerVault:
     vault: ServerVault | None = getattr(request.app.state, "vault", None)
     if vault is None:
         try:
-            vault = ServerVault.from_settings(request.app.state.settings)
+            vault = ServerVault.from_settings(*request.app.state.vault_settings)
         except VaultError as exc:
             raise Problem(503, "store-unavailable", str(exc)) from None
         request.app.state.vault = vault

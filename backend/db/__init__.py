@@ -1,4 +1,4 @@
-"""The backend's index database: SQLite by default, PostgreSQL through ``DATABASE_URL``."""
+"""The backend's index database: SQLite by default, PostgreSQL through ``GPUBARTER_DATABASE_URL``."""
 
 from backend.db.engine import database_url, make_engine, migrate, session_factory
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gpubarter import paths
+from gpubarter.settings import settings
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def database_url() -> str:
-    """``DATABASE_URL`` if set, else a SQLite file in the state folder."""
-    url = os.environ.get("DATABASE_URL", "").strip()
+    """``GPUBARTER_DATABASE_URL`` if set, else a SQLite file in the state folder."""
+    url = (settings().database.url or "").strip()
     if url:
         return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith(
             "postgresql://") else url

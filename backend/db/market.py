@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db.models import ADDRESS, HASH, PK, UINT, Base
+from backend.db.models import ADDRESS, HASH, UINT, Base, surrogate_id
 
 UINT_DIGITS = UINT.length  # zero-padded to it, so that stored amounts sort as numbers
 
@@ -39,7 +39,7 @@ class MarketOrder(Base):
     __tablename__ = "market_orders"
     __table_args__ = (Index("ix_market_orders_book", "series_id", "status", "side"),)
 
-    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     hash: Mapped[str] = mapped_column(HASH, unique=True)
     maker: Mapped[str] = mapped_column(ADDRESS, index=True)
     side: Mapped[int] = mapped_column(Integer)
@@ -64,7 +64,7 @@ class MarketFill(Base):
     __tablename__ = "market_fills"
     __table_args__ = (Index("ix_market_fills_index", "class_id", "month"),)
 
-    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     event_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     order_hash: Mapped[str] = mapped_column(HASH, index=True)
     series_id: Mapped[int] = mapped_column(BigInteger, index=True)

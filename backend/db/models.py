@@ -21,6 +21,11 @@ ADDRESS = String(42)
 HASH = String(66)
 
 
+def surrogate_id() -> Mapped[int]:
+    """A table's surrogate, increasing primary key ``id``: the key lists are ordered and paged by."""
+    return mapped_column(PK, primary_key=True, autoincrement=True)
+
+
 class Cursor(Base):
     """How far a follower has indexed: the last block processed and its hash."""
 
@@ -48,8 +53,7 @@ class ChainEvent(Base):
     __tablename__ = "events"
     __table_args__ = (UniqueConstraint("block_number", "log_index", name="uq_events_position"),)
 
-    id: Mapped[int] = mapped_column(PK, primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = surrogate_id()
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
     block_hash: Mapped[str] = mapped_column(HASH)
     tx_hash: Mapped[str] = mapped_column(HASH, index=True)

@@ -10,19 +10,15 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db.models import ADDRESS, HASH, PK, UINT, Base
+from backend.db.models import ADDRESS, HASH, UINT, Base, surrogate_id
 
 CID = String(256)
-
-
-def _id() -> Mapped[int]:
-    return mapped_column(PK, primary_key=True, autoincrement=True)
 
 
 class ProviderRow(Base):
     __tablename__ = "providers"
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     address: Mapped[str] = mapped_column(ADDRESS, unique=True)
     metadata_cid: Mapped[str] = mapped_column(CID, default="")
     stake: Mapped[str] = mapped_column(UINT, default="0")
@@ -36,7 +32,7 @@ class ProviderRow(Base):
 class GpuClassRow(Base):
     __tablename__ = "gpu_classes"
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     class_id: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(String(64))
     collateral_rate: Mapped[str] = mapped_column(UINT)
@@ -53,7 +49,7 @@ class SeriesRow(Base):
         Index("ix_series_window_end", "window_end", "id"),
     )
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     series_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     provider: Mapped[str] = mapped_column(ADDRESS)
     class_id: Mapped[int] = mapped_column(Integer)
@@ -77,7 +73,7 @@ class BalanceRow(Base):
         Index("ix_balances_series", "series_id", "id"),
     )
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     holder: Mapped[str] = mapped_column(ADDRESS)
     series_id: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[str] = mapped_column(UINT, default="0")
@@ -91,7 +87,7 @@ class JobRow(Base):
         Index("ix_jobs_status", "status", "id"),
     )
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     job_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     series_id: Mapped[int] = mapped_column(BigInteger)
     holder: Mapped[str] = mapped_column(ADDRESS)
@@ -117,7 +113,7 @@ class UsageRow(Base):
         Index("ix_usage_gpu", "gpu_id", "id"),
     )
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     job_id: Mapped[int] = mapped_column(BigInteger)
     series_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     gpu_id: Mapped[str | None] = mapped_column(HASH, nullable=True)
@@ -135,7 +131,7 @@ class DatasetRow(Base):
     __tablename__ = "datasets"
     __table_args__ = (Index("ix_datasets_owner", "owner", "id"),)
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     dataset_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     owner: Mapped[str] = mapped_column(ADDRESS)
     manifest_cid: Mapped[str] = mapped_column(CID)
@@ -150,7 +146,7 @@ class CooperativeRow(Base):
     __tablename__ = "cooperatives"
     __table_args__ = (Index("ix_cooperatives_admin", "admin", "id"),)
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     address: Mapped[str] = mapped_column(ADDRESS, unique=True)
     admin: Mapped[str] = mapped_column(ADDRESS)
     name: Mapped[str] = mapped_column(String(256))
@@ -167,7 +163,7 @@ class MemberRow(Base):
         Index("ix_members_member", "member", "id"),
     )
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     cooperative: Mapped[str] = mapped_column(ADDRESS)
     member: Mapped[str] = mapped_column(ADDRESS)
     shares: Mapped[str] = mapped_column(UINT)
@@ -182,7 +178,7 @@ class DealRow(Base):
         Index("ix_deals_dataset", "dataset_id", "id"),
     )
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     deal_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     maker: Mapped[str] = mapped_column(ADDRESS)  # the cooperative
     dataset_id: Mapped[int] = mapped_column(BigInteger)
@@ -206,7 +202,7 @@ class DealStepRow(Base):
     __tablename__ = "deal_steps"
     __table_args__ = (UniqueConstraint("deal_id", "step", name="uq_deal_steps_deal_step"),)
 
-    id: Mapped[int] = _id()
+    id: Mapped[int] = surrogate_id()
     deal_id: Mapped[int] = mapped_column(BigInteger)
     step: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # pending | due | released | disputed | timed-out

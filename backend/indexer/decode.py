@@ -11,7 +11,7 @@ from eth_utils import keccak
 
 from gpubarter.chain.addresses import checksum
 from gpubarter.chain.revert import abi_type
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.toolchain.compiler import load_artifact
 
 

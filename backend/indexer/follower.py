@@ -21,7 +21,7 @@ from web3 import Web3
 from backend.db.models import ChainEvent, Cursor, IndexedBlock
 from backend.errors import ReorgTooDeep
 from backend.indexer.decode import LogDecoder, checksum
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 
 log = logging.getLogger("gpubarter.indexer")
 

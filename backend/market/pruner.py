@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db.market import CANCELLED, EXPIRED, FILLED, LIVE_STATES, OPEN, UNFUNDED, MarketOrder, to_uint
-from backend.market.relay import OrderRejected, Relay
-from backend.market.store import OrderRow, order_of
+from backend.market.order_book import OrderRow, order_of
+from gpubarter.protocol.order_checks import OrderRejected, Relay
 
 log = logging.getLogger("gpubarter.market")
 

@@ -10,9 +10,9 @@ from web3 import Web3
 
 from backend.market.projector import EXCHANGE, MarketProjector
 from backend.market.pruner import Pruner
-from backend.market.relay import Relay
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.errors import ChainError
+from gpubarter.protocol.order_checks import Relay
 
 
 def chain_time(w3: Web3) -> int:

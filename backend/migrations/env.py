@@ -1,5 +1,5 @@
 """Alembic environment: runs on the connection handed over by ``backend.db.migrate``
-(or on ``DATABASE_URL`` when run through the alembic command line)."""
+(or on ``GPUBARTER_DATABASE_URL`` when run through the alembic command line)."""
 
 from __future__ import annotations
 

@@ -1,37 +1,13 @@
-"""Files that appear whole or not at all: write to a temporary name beside the target,
-flush and fsync, then ``os.replace``. On any error the temporary file is removed."""
+"""Spool files the vault streams into. (Files that appear whole or not at all:
+:mod:`gpubarter.private_files`.)"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-
-
-@contextlib.contextmanager
-def atomic_output(target: Path, *, mode: int = 0o644) -> Iterator[BinaryIO]:
-    """Yield a binary file; on a clean exit it becomes ``target`` (created with ``mode``)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write(target: Path, data: bytes, *, mode: int = 0o644) -> None:
-    with atomic_output(target, mode=mode) as f:
-        f.write(data)
 
 
 def discard(path: str | os.PathLike[str] | None) -> None:

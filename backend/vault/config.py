@@ -1,24 +1,25 @@
 """Where the vault keeps things, and which content store to use.
 
-With no IPFS API configured (``--ipfs-api``, or ``GPUBARTER_IPFS_API`` in
-:mod:`gpubarter.settings`) the embedded store under ``<state dir>/vault/store`` is used.
-Keys live in ``<state dir>/vault/keys`` unless ``GPUBARTER_VAULT_KEYS`` names a folder.
+The vault's folder is ``<state dir>/vault`` unless ``GPUBARTER_VAULT_DIR`` names one. With no
+IPFS API configured (``--ipfs-api``, or ``GPUBARTER_IPFS_API``) the embedded store under
+``<vault dir>/store`` is used. Keys live in ``<vault dir>/keys`` unless ``GPUBARTER_VAULT_KEYS``
+names a folder.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from backend.vault.content_store import ContentStore
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
-from backend.vault.store import ContentStore
 from gpubarter import paths
-from gpubarter.settings import get_settings
+from gpubarter.settings import settings
 
 
 def vault_dir() -> Path:
-    return paths.state_dir() / "vault"
+    return settings().vault.dir or paths.state_dir() / "vault"
 
 
 def spool_dir() -> Path:
@@ -26,12 +27,12 @@ def spool_dir() -> Path:
 
 
 def open_store(ipfs_api: str | None = None, *, timeout_s: float | None = None) -> ContentStore:
-    settings = get_settings()
-    api = ipfs_api or settings.ipfs_api
+    ipfs = settings().ipfs
+    api = ipfs_api or ipfs.api
     if api:
-        return IpfsStore(api, timeout_s=timeout_s or settings.ipfs_timeout_s, spool_dir=spool_dir())
+        return IpfsStore(api, timeout_s=timeout_s or ipfs.timeout_s, spool_dir=spool_dir())
     return EmbeddedStore(vault_dir() / "store")
 
 
 def open_keystore() -> KeyStore:
-    return KeyStore(get_settings().vault_keys or vault_dir() / "keys")
+    return KeyStore(settings().vault.keys or vault_dir() / "keys")

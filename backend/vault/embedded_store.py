@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from backend.vault.cid import normalize_cid
+from backend.vault.content_store import READ_CHUNK, SpoolingWriter
 from backend.vault.errors import ContentNotFound, StoreUnavailable
-from backend.vault.store import READ_CHUNK, SpoolingWriter
 
 
 class EmbeddedWriter(SpoolingWriter):

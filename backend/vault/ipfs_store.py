@@ -19,8 +19,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from backend.vault.cid import normalize_cid
+from backend.vault.content_store import READ_CHUNK, SpoolingWriter
 from backend.vault.errors import ContentNotFound, IntegrityError, StoreUnavailable
-from backend.vault.store import READ_CHUNK, SpoolingWriter
 
 DEFAULT_TIMEOUT_S = 60.0
 #: How long the node may look for a block it does not hold before saying so.

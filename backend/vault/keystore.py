@@ -13,9 +13,9 @@ import stat
 from pathlib import Path
 
 from backend.vault.aead import KEY_BYTES
-from backend.vault.atomic import atomic_write
 from backend.vault.cid import normalize_cid
 from backend.vault.errors import KeyStoreError
+from gpubarter.private_files import atomic_write
 
 
 def parse_key(text: str) -> bytes:

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from backend.vault.aead import ALGORITHM, TAG_BYTES
 from backend.vault.cid import normalize_cid
+from backend.vault.content_store import ContentStore, fetch_verified
 from backend.vault.errors import ManifestError
 from backend.vault.merkle import merkle_root
-from backend.vault.store import ContentStore, fetch_verified
 
 FORMAT = "gpubarter-dataset-manifest/1"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024

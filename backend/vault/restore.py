@@ -16,10 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from backend.vault.content_store import ContentStore
 from backend.vault.errors import DatasetInputError
 from backend.vault.manifest import Manifest
 from backend.vault.split_text import header_row
-from backend.vault.store import ContentStore
 from backend.vault.unseal import decrypt_shard
 
 

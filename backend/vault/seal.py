@@ -27,12 +27,12 @@ from backend.vault.aead import (
     new_nonce,
     shard_aad,
 )
+from backend.vault.content_store import ContentStore, add_bytes
 from backend.vault.keystore import KeyStore
 from backend.vault.manifest import Licence, Manifest, ShardEntry
 from backend.vault.merkle import merkle_root
 from backend.vault.shard_plan import plan_shards
 from backend.vault.sharding import READ_CHUNK, ShardPlan, ShardSource
-from backend.vault.store import ContentStore, add_bytes
 
 Progress = Callable[[int], None]
 

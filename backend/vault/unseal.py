@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 from backend.vault.aead import ShardDecryptor, key_commitment, shard_aad
-from backend.vault.atomic import atomic_output
+from backend.vault.content_store import ContentStore, read_verified
 from backend.vault.errors import IntegrityError, VaultError, WrongKeyError
 from backend.vault.manifest import Manifest, ShardEntry, load_manifest
-from backend.vault.store import ContentStore, read_verified
+from gpubarter.private_files import atomic_output
 
 Progress = Callable[[int], None]
 

@@ -11,7 +11,7 @@ import uvicorn
 
 from backend.api.app import create_app
 from backend.db import make_engine, session_factory
-from backend.settings import ApiSettings
+from gpubarter.settings import ApiSettings
 
 
 def main(argv: list[str]) -> None:

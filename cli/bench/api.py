@@ -119,16 +119,22 @@ class Server:
     pid: int
 
     def cpu_seconds(self) -> float:
-        """CPU time the server process used so far (user + system)."""
+        """CPU time the server used so far (user + system): its process and the processes it runs
+        (extra API workers)."""
         import psutil
 
-        t = psutil.Process(self.pid).cpu_times()
-        return t.user + t.system
+        server = psutil.Process(self.pid)
+        times = [p.cpu_times() for p in (server, *server.children(recursive=True))]
+        return sum(t.user + t.system for t in times)
 
 
 def api_server(url: str) -> contextlib.AbstractContextManager[Server]:
     """The API over ``url`` in a child process on a free loopback port."""
     return server_process("cli.bench._api_server", url)
+
+
+#: Seconds a server process may take to answer its health endpoint (imports are slow on a busy host).
+SERVER_START_S = 120
 
 
 @contextlib.contextmanager
@@ -139,14 +145,16 @@ def server_process(module: str, *args: str) -> Iterator[Server]:
     proc = subprocess.Popen([sys.executable, "-m", module, *args, str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=child_setup())
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + SERVER_START_S
         while True:
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"http://127.0.0.1:{port}{HEALTH}", timeout=1).status_code == 200:
                     break
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
-                raise GpuBarterError(f"the API server did not start: {err}")
+                proc.kill()  # its stderr ends only when it does
+                err = proc.communicate()[1].decode(errors="replace")[-2000:]
+                raise GpuBarterError(f"the API server did not start within {SERVER_START_S} s "
+                                     f"(exit status {proc.returncode}): {err}")
             time.sleep(0.1)
         yield Server(port, proc.pid)
     finally:

@@ -35,9 +35,9 @@ from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy import deploy_all
 from gpubarter.deploy_plan import DEFAULT_GPU_CLASSES, WAD, DeployParams, role
-from gpubarter.deployments import Deployment
+from gpubarter.deploy_web3 import deploy_all
+from gpubarter.deployment_record import Deployment
 from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient, OfferTerms
 

@@ -25,9 +25,9 @@ from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy import deploy_all
 from gpubarter.deploy_plan import WAD, DeployParams, role
-from gpubarter.deployments import Deployment
+from gpubarter.deploy_web3 import deploy_all
+from gpubarter.deployment_record import Deployment
 from gpubarter.protocol.credits import ComputeClient
 
 STORAGE_WRITE = 20_000

@@ -18,7 +18,7 @@ from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 
 EVENTS = 50_000
 PER_TX = 500

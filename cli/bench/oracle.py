@@ -32,6 +32,7 @@ import psutil
 
 from cli.bench import Measurement
 from gpubarter import paths
+from gpubarter.settings import settings
 
 GPUS = 8
 CPU_BUDGET_PCT_PER_GPU = 1.0
@@ -40,7 +41,7 @@ CONTRACT = "0x" + "11" * 20
 
 
 def _window_s() -> float:
-    return float(os.environ.get("GPUBARTER_BENCH_ORACLE_S", "40"))
+    return settings().bench.oracle_s
 
 
 def _meta(db: Path) -> dict[str, object] | None:
@@ -83,8 +84,8 @@ def _gas_rows() -> list[Measurement]:
     from gpubarter.chain.accounts import dev_account
     from gpubarter.chain.network import connect
     from gpubarter.chain.tx import Sender
-    from gpubarter.deploy import deploy_all
     from gpubarter.deploy_plan import WAD, DeployParams
+    from gpubarter.deploy_web3 import deploy_all
     from gpubarter.protocol.credits import ComputeClient
     from oracle.reports import UsageReport, domain, sign_batch
 
@@ -154,9 +155,9 @@ def _gas_rows() -> list[Measurement]:
 def _latency_row(url: str, dep: object, job: int, tmp: Path) -> Measurement:
     """Sample to on-chain finality (challenge period 0) with the real daemon at 1 Hz: per batch,
     the time from its oldest sample (one interval before signing) to its confirmation."""
-    from gpubarter.deployments import save_deployment
+    from gpubarter.deployment_record import save_deployment
     from oracle.jobs import register_pid
-    from oracle.store import MeterStore
+    from oracle.meter_store import MeterStore
 
     save_deployment(dep, tmp / "deployments")  # type: ignore[arg-type]
     env = {**os.environ, "GPUBARTER_STATE_DIR": str(tmp), "GPUBARTER_LOCAL_RPC_URL": url,
@@ -199,7 +200,7 @@ def run() -> list[Measurement]:
 
 def _meter_rows() -> list[Measurement]:
     from oracle.jobs import register_pid
-    from oracle.store import MeterStore
+    from oracle.meter_store import MeterStore
 
     window = _window_s()
     procs: list[subprocess.Popen[bytes]] = []

@@ -16,8 +16,8 @@ from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy import deploy_all
 from gpubarter.deploy_plan import DeployParams
+from gpubarter.deploy_web3 import deploy_all
 
 CID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
 REGISTER_K4_BUDGET = 280_000

@@ -19,7 +19,7 @@ from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.network import connect
 from gpubarter.chain.tx import Sender
-from gpubarter.deploy import deploy_all
+from gpubarter.deploy_web3 import deploy_all
 
 BASELINE = "anvil start + deploy_all"
 

@@ -198,9 +198,9 @@ def _seal_runs(src: Path, tmp: Path, runs: int) -> dict[str, float]:
 
 
 def _ipfs_rows(tmp: Path) -> list[Measurement]:
+    from backend.vault.content_store import add_bytes, read_verified
     from backend.vault.embedded_store import EmbeddedStore
     from backend.vault.ipfs_store import IpfsStore
-    from backend.vault.store import add_bytes, read_verified
     from devservers.ipfs import LocalIpfsNode
 
     data = os.urandom(_IPFS_BYTES)

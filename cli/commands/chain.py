@@ -13,8 +13,8 @@ from cli.commands.output import console
 from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.network import node_state_file, redact
-from gpubarter.deploy import deploy_all
-from gpubarter.deployments import deployment_path
+from gpubarter.deploy_web3 import deploy_all
+from gpubarter.deployment_record import deployment_path
 from gpubarter.session import ChainSession
 
 

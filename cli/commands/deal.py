@@ -7,16 +7,14 @@ from pathlib import Path
 
 import typer
 
-from backend.agents.base import AgentLog
-from backend.agents.provider import DealKeys, accept_deal
 from backend.vault.config import open_keystore
 from cli import app
 from cli.commands._barter import KeyDirOpt, deal_key_dir, open_barter, show_deal, steps_text
 from cli.commands._compute import NetworkOpt, address, fmt_time, parse_time, positive_id
 from cli.commands.output import console, show_tx
 from gpubarter.errors import ConfigError
-from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import DealInfo, OfferTerms, SettleCheck
+from gpubarter.protocol.deal_keys import DealKeys, accept_with_fresh_key, read_released, seal_for_release
 from gpubarter.protocol.units import cpt_to_wei, fmt_cpt, fmt_hours, hours_to_seconds
 
 deal_app = typer.Typer(help="Barter deals: a dataset for GPU time, released key by key.",
@@ -80,10 +78,10 @@ def accept(deal: int = DealArg, key_dir: Path | None = KeyDirOpt, network: str =
     """Accept an offer as a provider with a fresh per-deal key pair (its secret stays in --key-dir, 0600)."""
     deal_id = positive_id(deal, "deal id")
     c = open_barter(network)
-    series, result = accept_deal(c, DealKeys(deal_key_dir(key_dir)), deal_id, AgentLog("provider"))
-    show_tx(f"accepted deal {deal_id}", result)
-    console.print(f"series {series}: the cooperative received the credits; run `gpubarter agent provider` "
-                  "to open keys as they are released")
+    sent = accept_with_fresh_key(c, DealKeys(deal_key_dir(key_dir)), deal_id)
+    show_tx(f"accepted deal {deal_id}", sent.txs[-1])
+    console.print(f"series {sent.value}: the cooperative received the credits; run "
+                  "`gpubarter agent provider` to open keys as they are released")
 
 
 @deal_app.command()
@@ -109,12 +107,7 @@ def release(
     info = c.deal_info(deal_id)
     if step > info.steps:
         raise ConfigError(f"deal {deal_id} has {info.steps} steps; there is no step {step}")
-    manifest = c.manifest_of(info.dataset_id)[1]
-    key = open_keystore().key(manifest, step - 1)
-    if sealing.commitment(key) != c.datasets.functions.commitment(info.dataset_id, step - 1).call():
-        raise ConfigError(f"the key store's key of step {step} does not match its on-chain commitment; "
-                          "releasing it would lose the bond")
-    sealed = sealing.seal(key, c.public_key_of(info), step)
+    sealed = seal_for_release(c, info, step, open_keystore().key(c.manifest_of(info.dataset_id)[1], step - 1))
     show_tx(f"released the key of step {step} of deal {deal_id}", c.release(coop, deal_id, step, sealed))
 
 
@@ -126,14 +119,11 @@ def dispute(deal: int = DealArg, step: int = typer.Argument(..., help="The relea
     c = open_barter(network)
     info = c.deal_info(deal_id)
     keys = DealKeys(deal_key_dir(key_dir))
-    pair = keys.pair(deal_id)
-    # search from the block the provider accepted the deal in (its key file), else the escrow's block
-    sealed = c.released_key(info, step, keys.load(deal_id).get("accepted_block"))
-    key = sealing.open_sealed(pair.secret, sealed, step)
-    if sealing.commitment(key) == c.datasets.functions.commitment(info.dataset_id, step - 1).call():
+    released = read_released(c, keys, info, step)
+    if released.right:
         raise ConfigError(f"the key released for step {step} of deal {deal_id} matches its commitment; "
                           "a dispute would lose your dispute bond")
-    sent = c.dispute(deal_id, step, pair, sealed)
+    sent = c.dispute(deal_id, step, keys.pair(deal_id), released.sealed)
     show_tx(f"disputed step {step} of deal {deal_id}", sent.txs[-1])
     console.print(f"deal {deal_id} is now {c.deal_info(deal_id).status_name}")
 

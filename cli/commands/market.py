@@ -40,7 +40,7 @@ def _client(network: str) -> ExchangeClient:
 
 def _load(client: ExchangeClient, path: Path, api: str | None = None) -> SignedOrder:
     """A signed order from a file, or (with ``api``) the relay's order of that hash."""
-    from backend.market.relay import OrderRejected, parse
+    from gpubarter.protocol.order_checks import OrderRejected, parse
 
     where = f"order file {path}"
     if api is not None:
@@ -133,7 +133,7 @@ def book(folder: Path = typer.Argument(None, help="A folder of signed order file
         return
     if folder is None:
         raise ConfigError("give a folder of order files, or --api URL to read a relay's book")
-    from backend.market.relay import OrderRejected, Relay
+    from gpubarter.protocol.order_checks import OrderRejected, Relay
 
     client = _client(network)
     relay = Relay(client.w3, client.exchange, client.token, client.credits, min_lifetime_s=0)

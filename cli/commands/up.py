@@ -19,6 +19,7 @@ from cli import app
 from cli.commands.output import console
 from cli.stack import DevStack
 from cli.stack_agents import coop_keys_dir
+from gpubarter.settings import settings
 
 
 class _StopRequested(Exception):
@@ -69,14 +70,15 @@ def up(
         "temp dir]. Started again on the same dir, the chain and deployment are reloaded."),
     no_ipfs: bool = typer.Option(False, "--no-ipfs", help="Use the embedded content store, no IPFS node."),
     database_url: str | None = typer.Option(
-        None, "--database-url", envvar="DATABASE_URL",
-        help="SQLAlchemy URL of the index [default: SQLite in the work dir]."),
+        None, "--database-url",
+        help="SQLAlchemy URL of the index (default: GPUBARTER_DATABASE_URL, else SQLite in the work dir)."),
     sim_gpus: int = typer.Option(1, "--sim-gpus", min=1, max=64,
                                  help="Simulated GPUs, when NVML finds no GPU."),
 ) -> None:
     """Start chain, IPFS, deployment, backend, oracle and key agents; supervise them until Ctrl-C."""
     handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    stack = DevStack(workdir=workdir, api_port=port, ipfs=not no_ipfs, database_url=database_url,
+    stack = DevStack(workdir=workdir, api_port=port, ipfs=not no_ipfs,
+                     database_url=database_url or settings().database.url,
                      sim_gpus=sim_gpus, agents=True, say=lambda line: console.print(line, markup=False))
     console.print(f"starting the dev stack in {stack.workdir}")
     try:

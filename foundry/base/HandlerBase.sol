@@ -35,10 +35,15 @@ abstract contract HandlerBase is CommonBase, StdCheats, StdUtils {
         ++violations;
     }
 
+    /// @dev The index below `n` that `seed` picks; nothing to do (`missing` says why) when `n` is 0.
+    function _index(uint256 seed, uint256 n, string memory missing) internal pure returns (uint256) {
+        if (n == 0) revert HandlerNothingToDo(missing);
+        return seed % n;
+    }
+
     /// @dev The element of `list` that `seed` picks; reverts when the list is empty.
     function _pick(address[] storage list, uint256 seed) internal view returns (address) {
-        if (list.length == 0) revert HandlerNothingToDo("empty list");
-        return list[seed % list.length];
+        return list[_index(seed, list.length, "empty list")];
     }
 
     /// @dev `a` in a message.

@@ -78,9 +78,7 @@ abstract contract ProtocolFixture is Test {
         token.setFaucetChain(block.chainid, true);
 
         classes = IGpuClasses(address(new GpuClasses(admin)));
-        classes.setClass(H100, "nvidia-h100-80gb", 1_111_111_111_111_111, 3_600, 2_000, true);
-        classes.setClass(A100, "nvidia-a100-80gb", 694_444_444_444_444, 3_600, 2_000, true);
-        classes.setClass(L4, "nvidia-l4-24gb", 138_888_888_888_888, 3_600, 2_000, true);
+        _setClasses(3_600);
 
         registry = IProviderRegistry(address(new ProviderRegistry(admin, IERC20(address(token)), UNBONDING_PERIOD)));
         credits = IComputeCredits(
@@ -143,6 +141,28 @@ abstract contract ProtocolFixture is Test {
     /// @dev A cooperative made by the factory, administered by `coopAdmin`.
     function _newCooperative(address coopAdmin, string memory name) internal returns (IDataCooperative) {
         return IDataCooperative(factory.create(coopAdmin, name));
+    }
+
+    /// @dev Sets the plan's GPU classes, each with acknowledgement timeout `ackTimeout` (the plan's is 1 hour).
+    /// Call it under `vm.startPrank(admin)`.
+    function _setClasses(uint32 ackTimeout) internal {
+        classes.setClass(H100, "nvidia-h100-80gb", 1_111_111_111_111_111, ackTimeout, 2_000, true);
+        classes.setClass(A100, "nvidia-a100-80gb", 694_444_444_444_444, ackTimeout, 2_000, true);
+        classes.setClass(L4, "nvidia-l4-24gb", 138_888_888_888_888, ackTimeout, 2_000, true);
+    }
+
+    /// @dev Targets the actions of `handler`: its functions whose selectors `packed` holds, written
+    /// `abi.encodePacked(Handler.a.selector, Handler.b.selector, ...)` (a list with no length or indices to keep
+    /// in step).
+    function _target(address handler, bytes memory packed) internal {
+        require(packed.length % 4 == 0, "_target: packed holds 4-byte selectors only");
+        bytes4[] memory selectors = new bytes4[](packed.length / 4);
+        for (uint256 i; i < selectors.length; ++i) {
+            uint256 at = 4 * i;
+            selectors[i] = bytes4(bytes.concat(packed[at], packed[at + 1], packed[at + 2], packed[at + 3]));
+        }
+        targetSelector(FuzzSelector({addr: handler, selectors: selectors}));
+        targetContract(handler);
     }
 
     function _grant(address target, bytes32 role, address account) private {

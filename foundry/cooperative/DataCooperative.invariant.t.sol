@@ -44,15 +44,17 @@ contract DataCooperativeInvariants is ProtocolFixture {
             coop, escrow, credits, coopAdmin, provider, datasetId, straySeries, members
         );
 
-        bytes4[] memory selectors = new bytes4[](6);
-        selectors[0] = CooperativeHandler.setShares.selector;
-        selectors[1] = CooperativeHandler.receiveCredits.selector;
-        selectors[2] = CooperativeHandler.claim.selector;
-        selectors[3] = CooperativeHandler.claimWithNothingDue.selector;
-        selectors[4] = CooperativeHandler.pushStrayCredits.selector;
-        selectors[5] = CooperativeHandler.warp.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
-        targetContract(address(handler));
+        _target(
+            address(handler),
+            abi.encodePacked(
+                CooperativeHandler.setShares.selector,
+                CooperativeHandler.receiveCredits.selector,
+                CooperativeHandler.claim.selector,
+                CooperativeHandler.claimWithNothingDue.selector,
+                CooperativeHandler.pushStrayCredits.selector,
+                CooperativeHandler.warp.selector
+            )
+        );
     }
 
     /// @notice Claimed credits plus the cooperative's balance equal what it received; claims pay exactly the

@@ -45,20 +45,22 @@ contract CreditExchangeInvariants is ProtocolFixture {
         supply = token.totalSupply();
 
         handler = new ExchangeHandler(exchange, issuer, providers, traders, keys);
-        bytes4[] memory selectors = new bytes4[](11);
-        selectors[0] = ExchangeHandler.createSeries.selector;
-        selectors[1] = ExchangeHandler.mint.selector;
-        selectors[2] = ExchangeHandler.placeOrder.selector;
-        selectors[3] = ExchangeHandler.fill.selector;
-        selectors[4] = ExchangeHandler.fillMany.selector;
-        selectors[5] = ExchangeHandler.cancel.selector;
-        selectors[6] = ExchangeHandler.raiseEpoch.selector;
-        selectors[7] = ExchangeHandler.burnExpired.selector;
-        selectors[8] = ExchangeHandler.burnWithoutConsent.selector;
-        selectors[9] = ExchangeHandler.setFrozen.selector;
-        selectors[10] = ExchangeHandler.warp.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
-        targetContract(address(handler));
+        _target(
+            address(handler),
+            abi.encodePacked(
+                ExchangeHandler.createSeries.selector,
+                ExchangeHandler.mint.selector,
+                ExchangeHandler.placeOrder.selector,
+                ExchangeHandler.fill.selector,
+                ExchangeHandler.fillMany.selector,
+                ExchangeHandler.cancel.selector,
+                ExchangeHandler.raiseEpoch.selector,
+                ExchangeHandler.burnExpired.selector,
+                ExchangeHandler.burnWithoutConsent.selector,
+                ExchangeHandler.setFrozen.selector,
+                ExchangeHandler.warp.selector
+            )
+        );
     }
 
     /// @notice CPT and credits are conserved, fills respect orders, and nothing trades that must not.

@@ -292,8 +292,7 @@ contract ExchangeHandler is HandlerBase {
     //////////////////////////////////////////////////////////////////////////*/
 
     function _series(uint256 seed) private view returns (uint256) {
-        if (seriesIds.length == 0) revert HandlerNothingToDo("no series yet");
-        return seriesIds[seed % seriesIds.length];
+        return seriesIds[_index(seed, seriesIds.length, "no series yet")];
     }
 
     /// @dev Mostly a series that still trades (open window, not frozen), searched from `seed`; one pick in
@@ -309,8 +308,7 @@ contract ExchangeHandler is HandlerBase {
     }
 
     function _order(uint256 seed) private view returns (SignedOrder memory) {
-        if (_orders.length == 0) revert HandlerNothingToDo("no order signed yet");
-        return _orders[seed % _orders.length];
+        return _orders[_index(seed, _orders.length, "no order signed yet")];
     }
 
     /// @dev A series whose window has ended and whose credits someone holds, searched from `seed`; else any.

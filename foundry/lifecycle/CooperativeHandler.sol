@@ -98,8 +98,7 @@ contract CooperativeHandler is LifecycleHandler {
         external
     {
         if (store.dealCount() >= MAX_DEALS) revert HandlerNothingToDo("deal cap reached");
-        if (datasetIds.length == 0) revert HandlerNothingToDo("no dataset yet");
-        uint256 datasetId = datasetIds[datasetSeed % datasetIds.length];
+        uint256 datasetId = datasetIds[_index(datasetSeed, datasetIds.length, "no dataset yet")];
         IDataCooperative coop = ownerOf[datasetId];
         BarterTypes.OfferTerms memory t;
         t.datasetId = datasetId;

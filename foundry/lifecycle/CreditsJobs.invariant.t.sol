@@ -48,18 +48,24 @@ contract CreditsJobsInvariants is LifecycleFixture {
 
         _targetLifecycle();
 
-        bytes4[] memory stakeActions = new bytes4[](4);
-        stakeActions[0] = StakeHandler.register.selector;
-        stakeActions[1] = StakeHandler.stake.selector;
-        stakeActions[2] = StakeHandler.requestUnstake.selector;
-        stakeActions[3] = StakeHandler.withdraw.selector;
-        _target(address(stakeHandler), stakeActions);
+        _target(
+            address(stakeHandler),
+            abi.encodePacked(
+                StakeHandler.register.selector,
+                StakeHandler.stake.selector,
+                StakeHandler.requestUnstake.selector,
+                StakeHandler.withdraw.selector
+            )
+        );
 
-        bytes4[] memory creditActions = new bytes4[](3);
-        creditActions[0] = CreditHandler.burnExpired.selector;
-        creditActions[1] = CreditHandler.transfer.selector;
-        creditActions[2] = CreditHandler.burnWithoutConsent.selector;
-        _target(address(creditHandler), creditActions);
+        _target(
+            address(creditHandler),
+            abi.encodePacked(
+                CreditHandler.burnExpired.selector,
+                CreditHandler.transfer.selector,
+                CreditHandler.burnWithoutConsent.selector
+            )
+        );
     }
 
     /// @notice Collateral covers every outstanding credit, credits move only by their holders' actions, and

@@ -82,9 +82,7 @@ abstract contract LifecycleFixture is ProtocolFixture {
         store.setMaxWait(cfg.maxWait);
         if (cfg.ackTimeout != 3_600) {
             vm.startPrank(admin);
-            classes.setClass(H100, "nvidia-h100-80gb", 1_111_111_111_111_111, cfg.ackTimeout, 2_000, true);
-            classes.setClass(A100, "nvidia-a100-80gb", 694_444_444_444_444, cfg.ackTimeout, 2_000, true);
-            classes.setClass(L4, "nvidia-l4-24gb", 138_888_888_888_888, cfg.ackTimeout, 2_000, true);
+            _setClasses(cfg.ackTimeout);
             vm.stopPrank();
         }
         _setUpProviders(cfg);
@@ -199,42 +197,46 @@ abstract contract LifecycleFixture is ProtocolFixture {
     /// @dev Targets what every lifecycle suite runs: the actions of providers, holders, the oracle, governance and
     /// the keeper, and those of the series issuer and of the barter's actors where the suite has them.
     function _targetLifecycle() internal {
-        bytes4[] memory actions = new bytes4[](4);
-        actions[0] = ProviderHandler.createSeries.selector;
-        actions[1] = ProviderHandler.mint.selector;
-        actions[2] = ProviderHandler.acknowledge.selector;
-        actions[3] = ProviderHandler.closeFrozen.selector;
-        _target(address(providerHandler), actions);
+        _target(
+            address(providerHandler),
+            abi.encodePacked(
+                ProviderHandler.createSeries.selector,
+                ProviderHandler.mint.selector,
+                ProviderHandler.acknowledge.selector,
+                ProviderHandler.closeFrozen.selector
+            )
+        );
 
-        actions = new bytes4[](3);
-        actions[0] = HolderHandler.open.selector;
-        actions[1] = HolderHandler.close.selector;
-        actions[2] = HolderHandler.claim.selector;
-        _target(address(holderHandler), actions);
+        _target(
+            address(holderHandler),
+            abi.encodePacked(HolderHandler.open.selector, HolderHandler.close.selector, HolderHandler.claim.selector)
+        );
 
-        actions = new bytes4[](5);
-        actions[0] = MeteringHandler.report.selector;
-        actions[1] = MeteringHandler.finalize.selector;
-        actions[2] = MeteringHandler.challenge.selector;
-        actions[3] = MeteringHandler.resolve.selector;
-        actions[4] = MeteringHandler.lapse.selector;
-        _target(address(meteringHandler), actions);
+        _target(
+            address(meteringHandler),
+            abi.encodePacked(
+                MeteringHandler.report.selector,
+                MeteringHandler.finalize.selector,
+                MeteringHandler.challenge.selector,
+                MeteringHandler.resolve.selector,
+                MeteringHandler.lapse.selector
+            )
+        );
 
-        actions = new bytes4[](4);
-        actions[0] = GovernanceHandler.pauseJobs.selector;
-        actions[1] = GovernanceHandler.setSettlementGrace.selector;
-        actions[2] = GovernanceHandler.setChallengePeriod.selector;
-        actions[3] = GovernanceHandler.warp.selector;
-        _target(address(governanceHandler), actions);
+        _target(
+            address(governanceHandler),
+            abi.encodePacked(
+                GovernanceHandler.pauseJobs.selector,
+                GovernanceHandler.setSettlementGrace.selector,
+                GovernanceHandler.setChallengePeriod.selector,
+                GovernanceHandler.warp.selector
+            )
+        );
 
-        actions = new bytes4[](1);
-        actions[0] = KeeperHandler.releaseCollateral.selector;
-        _target(address(keeperHandler), actions);
+        _target(address(keeperHandler), abi.encodePacked(KeeperHandler.releaseCollateral.selector));
 
         if (address(issuerHandler) != address(0)) {
-            actions = new bytes4[](1);
-            actions[0] = IssuerHandler.setFrozen.selector;
-            _target(address(issuerHandler), actions);
+            _target(address(issuerHandler), abi.encodePacked(IssuerHandler.setFrozen.selector));
         }
         if (address(cooperativeHandler) != address(0)) {
             _targetBarter();
@@ -242,31 +244,31 @@ abstract contract LifecycleFixture is ProtocolFixture {
     }
 
     function _targetBarter() private {
-        bytes4[] memory actions = new bytes4[](6);
-        actions[0] = CooperativeHandler.setShares.selector;
-        actions[1] = CooperativeHandler.registerDataset.selector;
-        actions[2] = CooperativeHandler.offer.selector;
-        actions[3] = CooperativeHandler.cancelOffer.selector;
-        actions[4] = CooperativeHandler.release.selector;
-        actions[5] = CooperativeHandler.memberClaim.selector;
-        _target(address(cooperativeHandler), actions);
+        _target(
+            address(cooperativeHandler),
+            abi.encodePacked(
+                CooperativeHandler.setShares.selector,
+                CooperativeHandler.registerDataset.selector,
+                CooperativeHandler.offer.selector,
+                CooperativeHandler.cancelOffer.selector,
+                CooperativeHandler.release.selector,
+                CooperativeHandler.memberClaim.selector
+            )
+        );
 
-        actions = new bytes4[](2);
-        actions[0] = DealProviderHandler.accept.selector;
-        actions[1] = DealProviderHandler.dispute.selector;
-        _target(address(dealProviderHandler), actions);
+        _target(
+            address(dealProviderHandler),
+            abi.encodePacked(DealProviderHandler.accept.selector, DealProviderHandler.dispute.selector)
+        );
 
-        actions = new bytes4[](3);
-        actions[0] = DealKeeperHandler.markDue.selector;
-        actions[1] = DealKeeperHandler.claimKeyTimeout.selector;
-        actions[2] = DealKeeperHandler.settle.selector;
-        _target(address(dealKeeperHandler), actions);
-    }
-
-    /// @dev Targets `selectors` of `handler`.
-    function _target(address handler, bytes4[] memory selectors) internal {
-        targetSelector(FuzzSelector({addr: handler, selectors: selectors}));
-        targetContract(handler);
+        _target(
+            address(dealKeeperHandler),
+            abi.encodePacked(
+                DealKeeperHandler.markDue.selector,
+                DealKeeperHandler.claimKeyTimeout.selector,
+                DealKeeperHandler.settle.selector
+            )
+        );
     }
 
     /*//////////////////////////////////////////////////////////////////////////

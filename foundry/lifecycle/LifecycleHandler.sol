@@ -57,27 +57,19 @@ abstract contract LifecycleHandler is HandlerBase {
     //////////////////////////////////////////////////////////////////////////*/
 
     function _series(uint256 seed) internal view returns (uint256) {
-        uint256 n = store.seriesCount();
-        if (n == 0) revert HandlerNothingToDo("no series yet");
-        return store.seriesIds(seed % n);
+        return store.seriesIds(_index(seed, store.seriesCount(), "no series yet"));
     }
 
     function _job(uint256 seed) internal view returns (uint256) {
-        uint256 n = store.jobCount();
-        if (n == 0) revert HandlerNothingToDo("no job yet");
-        return store.jobIds(seed % n);
+        return store.jobIds(_index(seed, store.jobCount(), "no job yet"));
     }
 
     function _holder(uint256 seed) internal view returns (address) {
-        uint256 n = store.holderCount();
-        if (n == 0) revert HandlerNothingToDo("no holder");
-        return store.holders(seed % n);
+        return store.holders(_index(seed, store.holderCount(), "no holder"));
     }
 
     function _provider(uint256 seed) internal view returns (address) {
-        uint256 n = store.providerCount();
-        if (n == 0) revert HandlerNothingToDo("no provider");
-        return store.providers(seed % n);
+        return store.providers(_index(seed, store.providerCount(), "no provider"));
     }
 
     /// @dev A registered provider, searched from `seed`.

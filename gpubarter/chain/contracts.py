@@ -1,6 +1,6 @@
 """Contract objects from artifacts, deploying, and decoding a receipt's events.
 
-Where contracts live on a chain is in :mod:`gpubarter.deployments`.
+Where contracts live on a chain is in :mod:`gpubarter.deployment_record`.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ one ``eth_getLogs`` request may span (``max_log_range``). ``local`` is the chain
 from __future__ import annotations
 
 import json
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from web3.types import RPCEndpoint
 
 from gpubarter import paths
 from gpubarter.errors import ChainError, ConfigError
+from gpubarter.settings import network_rpc_url, settings
 
 #: Blocks per ``eth_getLogs`` request where a network does not say (public RPCs often cap at 1,000).
 DEFAULT_MAX_LOG_RANGE = 1_000
@@ -40,7 +40,7 @@ class Network:
     def rpc_url(self) -> str:
         if self.name == "local":
             return local_node_url()
-        url = os.environ.get(self.rpc_url_env or "", "").strip()
+        url = network_rpc_url(self.rpc_url_env or "")
         if not url:
             raise ConfigError(f"network {self.name!r} needs an RPC URL: set {self.rpc_url_env}")
         return url
@@ -94,9 +94,9 @@ def node_state_file() -> Path:
 
 
 def local_node_url() -> str:
-    env = os.environ.get("GPUBARTER_LOCAL_RPC_URL")
-    if env:
-        return env
+    url = settings().chain.local_rpc_url
+    if url:
+        return url
     state = node_state_file()
     try:
         return str(json.loads(state.read_text())["url"])

@@ -1,23 +1,19 @@
 """JSON-RPC batches for hot paths (the order relay and its pruner): ``batch_caller(w3)``.
 
-For a node on this machine the batch goes over one keep-alive connection per thread, the request
-built by hand and the response read by httptools (uvicorn's C parser): web3's provider spends
-about 1 ms of CPU per request in ``requests`` and ``urllib3`` before a byte moves, more than the
-node takes to answer, and ``http.client`` a third of that parsing headers. A remote
-node (proxies, TLS, API keys in the URL) keeps web3's provider.
+For a node on this machine the batch goes straight to httpx's keep-alive connection pool (its
+transport), shared by the API's threads: web3's provider spends more CPU per request in
+``requests`` than the node takes to answer. A remote node (proxies, TLS settings, API keys in the
+URL) keeps web3's provider.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import ssl
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import httptools
+import httpx
 from web3 import Web3
 
 from gpubarter.chain.network import LOOPBACK_HOSTS
@@ -26,92 +22,61 @@ from gpubarter.errors import ChainError
 #: ``(method, params)`` pairs in; one JSON-RPC response object per call out, in the same order.
 BatchCaller = Callable[[Sequence[tuple[str, list[Any]]]], list[dict[str, Any]]]
 
-#: How much one read from the node's socket takes at most.
-_RECV_BYTES = 256 * 1024
-
-
-class _Response:
-    """One HTTP response as httptools parses it: status, keep-alive, body and whether it is complete
-    (the parser tells keep-alive and status only while it is on the headers)."""
-
-    def __init__(self) -> None:
-        self.parser = httptools.HttpResponseParser(self)
-        self.status, self.keep_alive, self.complete = 0, False, False
-        self.body: list[bytes] = []
-
-    def on_headers_complete(self) -> None:
-        self.status, self.keep_alive = self.parser.get_status_code(), self.parser.should_keep_alive()
-
-    def on_body(self, data: bytes) -> None:
-        self.body.append(data)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
+#: Idle connections kept open to the node: one per API worker thread (anyio's pool holds 40) and the pruner.
+_KEEPALIVE = 64
 
 
 class LoopbackRpc:
-    """Batches to a loopback node over one keep-alive connection per thread."""
+    """Batches to a node on this machine over httpx's keep-alive connection pool, shared by every
+    thread (httpx's pool is thread-safe). A connection the node closed while idle is dropped by the
+    pool before use; one closed under a request is retried once on a fresh connection (JSON-RPC
+    reads are safe to resend, and a resent signed transaction is the same transaction).
+
+    Requests go straight to the pool's transport (:class:`httpx.HTTPTransport`, httpx's public
+    transport interface): a POST of a JSON body to one fixed URL needs none of what
+    :class:`httpx.Client` adds on top (URL merging, cookies, auth and redirect flows), which costs
+    as much CPU per request again as the transport itself."""
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
-        parts = urlsplit(url)
-        self.https = parts.scheme == "https"
-        self.host, self.timeout = parts.hostname or "127.0.0.1", timeout
-        self.port = parts.port or (443 if self.https else 80)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-                      "Content-Type: application/json\r\nContent-Length: ").encode()
-        self._local = threading.local()
+        self.url = httpx.URL(url)
+        self.where = f"{self.url.host}:{self.url.port or (443 if self.url.scheme == 'https' else 80)}"
+        self._headers = {"Content-Type": "application/json"}
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
+        # A loopback node is reached directly: no proxy (the transport reads no proxy variables; a
+        # client would, on every request) and no certificate settings from the environment.
+        self._transport = httpx.HTTPTransport(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=_KEEPALIVE), trust_env=False)
 
-    def _socket(self) -> socket.socket:
-        sock: socket.socket | None = getattr(self._local, "sock", None)
-        if sock is None:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.https:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
-            self._local.sock = sock
-        return sock
+    def _send(self, body: bytes) -> tuple[int, bytes]:
+        request = httpx.Request("POST", self.url, headers=self._headers, content=body,
+                                extensions=self._extensions)
+        response = self._transport.handle_request(request)
+        try:
+            return response.status_code, response.read()
+        finally:
+            response.close()  # back to the pool
 
-    def _drop(self) -> None:
-        sock, self._local.sock = getattr(self._local, "sock", None), None
-        if sock is not None:
-            sock.close()
-
-    def _post(self, body: bytes) -> bytes:
-        request = self._head + b"%d\r\n\r\n" % len(body) + body
-        for attempt in (0, 1):  # a keep-alive connection the node closed: reconnect once
-            sock, response = self._socket(), _Response()
-            answered = False
-            try:
-                sock.sendall(request)
-                while not response.complete:
-                    data = sock.recv(_RECV_BYTES)
-                    if not data:
-                        raise ConnectionResetError("the node closed the connection")
-                    answered = True
-                    response.parser.feed_data(data)
-            except (ConnectionResetError, BrokenPipeError):
-                self._drop()
-                if attempt or answered:
-                    raise
-                continue
-            if not response.keep_alive:
-                self._drop()
-            if response.status != 200:
-                raise ChainError(f"the node answered HTTP {response.status} to a batch of calls")
-            return b"".join(response.body)
-        raise AssertionError("unreachable")
+    def _post(self, body: bytes) -> tuple[int, bytes]:
+        try:
+            return self._send(body)
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+            return self._send(body)  # the node closed a kept-alive connection under the request
 
     def __call__(self, calls: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
         body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p}
                            for i, (m, p) in enumerate(calls)], separators=(",", ":")).encode()
         try:
-            answer = json.loads(self._post(body))
-        except (OSError, httptools.HttpParserError, ValueError) as exc:
-            self._drop()
-            raise ChainError(f"the node at {self.host}:{self.port} did not answer a batch of calls "
+            status, content = self._post(body)
+            if status != 200:
+                raise ChainError(f"the node answered HTTP {status} to a batch of calls")
+            answer = json.loads(content)
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ChainError(f"the node at {self.where} did not answer a batch of calls "
                              f"({type(exc).__name__})") from None
         return _in_order(answer, len(calls))
+
+    def close(self) -> None:
+        self._transport.close()
 
 
 def _in_order(answer: Any, count: int) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from web3.types import EventData
 from gpubarter.chain.contracts import contract_at
 from gpubarter.chain.logs import find_latest
 from gpubarter.chain.tx import Sender, TxResult
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.errors import ChainError
 from gpubarter.protocol import sealing
 from gpubarter.protocol.credits import ComputeClient, Sent

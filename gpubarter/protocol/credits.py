@@ -19,7 +19,7 @@ from web3.logs import DISCARD
 from gpubarter.chain.logs import find_logs
 from gpubarter.chain.network import log_range_for
 from gpubarter.chain.tx import Sender, TxResult
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.errors import ConfigError
 from gpubarter.protocol.types import GpuClass, Job, ProviderInfo, Series
 

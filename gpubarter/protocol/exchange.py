@@ -19,7 +19,7 @@ from gpubarter.chain import eip712
 from gpubarter.chain.logs import find_logs
 from gpubarter.chain.network import log_range_for
 from gpubarter.chain.tx import Sender, TxResult
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.protocol.exchange_types import BUY, SELL, UINT256, Order, compact, order_digest, sign_order
 
 __all__ = ["BUY", "SELL", "ExchangeClient", "Order", "SignedOrder"]

@@ -18,7 +18,6 @@ project's anvil first on PATH (brownie's ``development`` network starts ``anvil`
 
 from __future__ import annotations
 
-import os
 import platform
 import re
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.settings import settings
 from gpubarter.toolchain import tool_venv
 from gpubarter.toolchain.node import anvil_binary
 from gpubarter.toolchain.solc import SOLC_VERSION, solc_wrapper
@@ -39,6 +39,14 @@ from gpubarter.toolchain.tool_venv import ToolVenv
 #: separate environment), so this one pin makes the environment reproducible.
 #: Changing it builds a new environment next to the old one.
 BROWNIE_VERSION = "1.22.2"
+#: scripts/deploy.py reads the product's settings (gpubarter/settings.py), which need
+#: pydantic-settings, pinned to the main environment's version (uv.lock). Installed without its
+#: dependencies: it declares python-dotenv>=0.21 and brownie pins 0.16.0, yet all it calls there
+#: (``dotenv_values``) is the same in 0.16, and brownie's pydantic 2.13 and typing-inspection are
+#: what it needs (tests/test_brownie.py deploys through it).
+PYDANTIC_SETTINGS_VERSION = "2.16.3"
+_REQUIREMENTS = (f"eth-brownie=={BROWNIE_VERSION}",)
+_WITHOUT_DEPENDENCIES = (f"pydantic-settings=={PYDANTIC_SETTINGS_VERSION}",)
 #: The brownie network ``use_network()`` points at a running chain.
 LOCAL_NETWORK = "gpubarter-local"
 
@@ -112,12 +120,11 @@ class BrownieEnv(ToolVenv):
 
 
 def env_dir() -> Path:
-    custom = os.environ.get("GPUBARTER_BROWNIE_DIR")
-    return Path(custom) if custom else paths.state_dir() / f"brownie-{BROWNIE_VERSION}"
+    return settings().toolchain.brownie_dir or paths.state_dir() / f"brownie-{BROWNIE_VERSION}"
 
 
 def _stamp_text() -> str:
-    return f"eth-brownie=={BROWNIE_VERSION} python={platform.python_version()}\n"
+    return f"{' '.join(_REQUIREMENTS + _WITHOUT_DEPENDENCIES)} python={platform.python_version()}\n"
 
 
 def ensure_brownie_env(*, quiet: bool = False) -> BrownieEnv:
@@ -133,9 +140,9 @@ def ensure_brownie_env(*, quiet: bool = False) -> BrownieEnv:
 
 
 def _install(env: BrownieEnv, uv: str, *, quiet: bool) -> None:
-    tool_venv.create_venv(env, uv, [f"eth-brownie=={BROWNIE_VERSION}"], _stamp_text(),
-                          tool=f"eth-brownie {BROWNIE_VERSION}", error=BrownieError,
-                          note="about a minute, once", quiet=quiet)
+    tool_venv.create_venv(env, uv, list(_REQUIREMENTS), _stamp_text(),
+                          without_dependencies=_WITHOUT_DEPENDENCIES, tool=f"eth-brownie {BROWNIE_VERSION}",
+                          error=BrownieError, note="about a minute, once", quiet=quiet)
     if not env.brownie.is_file():
         raise BrownieError(f"eth-brownie installed but {env.brownie} is missing")
 

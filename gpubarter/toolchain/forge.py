@@ -19,7 +19,6 @@ prints each suite's verdict, wall time and handler successes, and exits 1 when o
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from typing import Any
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.file_lock import file_lock
 from gpubarter.toolchain.node import forge_binary, require_executable
 from gpubarter.toolchain.solc import solc_wrapper
 from gpubarter.toolchain.tool_venv import tail, write_if_changed
@@ -176,13 +176,8 @@ def forge_env(profile: str = "default") -> dict[str, str]:
 def _build_lock(*, exclusive: bool) -> Iterator[None]:
     """Held exclusively while forge compiles, shared while suites run: xdist workers and concurrent
     test runs share one artifacts folder, and a build must not rewrite it under a running suite."""
-    forge_dir().mkdir(parents=True, exist_ok=True)
-    with open(forge_dir() / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(forge_dir() / ".lock", exclusive=exclusive):
+        yield
 
 
 def build(*, timeout: float = BUILD_TIMEOUT_S) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.file_lock import file_lock
 
 _STAMP = ".gpubarter-lock.sha256"
 
@@ -47,14 +48,30 @@ def npm_install(folder: Path, *, what: str, installed: Callable[[Path], bool],
 
     Runs ``npm install`` only when the lockfile changed since the last install (a
     stamp file records its digest) or ``installed(node_modules)`` says something is
-    missing, and says so on stderr.
+    missing, and says so on stderr. Concurrent calls (two test runs, two commands) take turns:
+    the second finds the first's install done.
     """
     modules = folder / "node_modules"
     stamp = modules / _STAMP
     digest = _lock_digest(folder)
     require_executable("node")
-    if stamp.is_file() and stamp.read_text().strip() == digest and installed(modules):
+
+    def current() -> bool:
+        return stamp.is_file() and stamp.read_text().strip() == digest and installed(modules)
+
+    if current():
         return modules
+    with file_lock(folder / ".npm-install.lock"):
+        if not current():
+            _install(folder, what=what, installed=installed, quiet=quiet, ignore_scripts=ignore_scripts,
+                     extra_args=extra_args)
+            stamp.write_text(digest + "\n")
+    return modules
+
+
+def _install(folder: Path, *, what: str, installed: Callable[[Path], bool], quiet: bool,
+             ignore_scripts: bool, extra_args: tuple[str, ...]) -> None:
+    modules = folder / "node_modules"
     npm = require_executable("npm")
     if not quiet:
         print(f"gpubarter: installing {what} from {folder / 'package-lock.json'} ...",
@@ -69,8 +86,6 @@ def npm_install(folder: Path, *, what: str, installed: Callable[[Path], bool],
                              f"network access to the npm registry. npm said:\n{tail}")
     if not installed(modules):
         raise ToolchainError(f"npm install of {what} finished but {modules} is incomplete")
-    stamp.write_text(digest + "\n")
-    return modules
 
 
 def ensure_node_tools(*, quiet: bool = False) -> Path:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shlex
 import subprocess
@@ -45,6 +44,7 @@ from typing import Any
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.settings import settings
 from gpubarter.toolchain import tool_venv
 from gpubarter.toolchain.node import ensure_node_tools
 from gpubarter.toolchain.solc import solc_wrapper
@@ -83,8 +83,7 @@ class SlitherEnv(ToolVenv):
 
 
 def env_dir() -> Path:
-    custom = os.environ.get("GPUBARTER_SLITHER_DIR")
-    return Path(custom) if custom else paths.state_dir() / f"slither-{SLITHER_VERSION}"
+    return settings().toolchain.slither_dir or paths.state_dir() / f"slither-{SLITHER_VERSION}"
 
 
 def _stamp_text() -> str:

@@ -9,7 +9,6 @@ lock, the others wait and then find it built.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from gpubarter import paths
 from gpubarter.errors import ToolchainError
+from gpubarter.file_lock import file_lock
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,7 @@ def build_once(
     if installed():
         return
     uv = find_uv(tool, error)
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
+    with file_lock(root / ".lock"):  # another process may be building it right now
         if not installed():
             install(uv)
 
@@ -105,9 +103,12 @@ def create_venv(
     error: type[ToolchainError],
     note: str = "once",
     quiet: bool = False,
+    without_dependencies: Sequence[str] = (),
 ) -> None:
     """(Re)create ``env``'s venv with this Python, pip-install ``requirements`` (arguments of
-    ``uv pip install``), then write ``stamp``; a failed step raises ``error`` with uv's last words."""
+    ``uv pip install``), then ``without_dependencies`` with ``--no-deps`` (a package whose declared
+    dependencies the tool's exact pins refuse, though it runs on them), then write ``stamp``; a
+    failed step raises ``error`` with uv's last words."""
     if not quiet:
         print(
             f"gpubarter: installing {tool} into its own environment at {env.venv} ({note}) ...",
@@ -125,6 +126,13 @@ def create_venv(
         [uv, "pip", "install", "--quiet", "--python", str(env.python), *requirements],
         error,
     )
+    if without_dependencies:
+        _run_step(
+            f"installing {', '.join(without_dependencies)} next to {tool}",
+            [uv, "pip", "install", "--quiet", "--no-deps", "--python", str(env.python),
+             *without_dependencies],
+            error,
+        )
     env.stamp.write_text(stamp)
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from backend.db import make_engine, migrate, session_factory
 from backend.service import BackendService
-from backend.settings import ApiSettings
 from devservers.postgres import PostgresServer
 from gpubarter.process import free_port
+from gpubarter.settings import ApiSettings
 
 _names = itertools.count()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from waiting import wait_for
 
-from backend.settings import ApiSettings
+from gpubarter.settings import ApiSettings
 
 WAD = 10**18
 

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from backend.service import BackendService
-from backend.settings import ApiSettings
 from gpubarter.process import free_port
+from gpubarter.settings import ApiSettings
 
 ALLOWED = "https://app.gpubarter.example"
 PREFLIGHT = {"Access-Control-Request-Method": "POST",

@@ -22,10 +22,10 @@ from backend.db import make_engine, migrate
 from backend.db.engine import MIGRATIONS
 from backend.market.index import delivery_month
 from backend.service import BackendService
-from backend.settings import ApiSettings
 from gpubarter.deploy_plan import WAD
 from gpubarter.process import free_port
 from gpubarter.protocol.exchange import SignedOrder
+from gpubarter.settings import ApiSettings
 
 HASH0 = "0x" + "00" * 32
 

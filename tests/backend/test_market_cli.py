@@ -11,8 +11,8 @@ from waiting import wait_for
 
 from backend.market.index import delivery_month
 from backend.service import BackendService
-from backend.settings import ApiSettings
 from gpubarter.process import free_port
+from gpubarter.settings import ApiSettings
 
 SELLER, BUYER = 2, 3
 

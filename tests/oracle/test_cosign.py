@@ -22,8 +22,8 @@ from gpubarter.chain.tx import Sender
 from oracle import reports as rep
 from oracle.cosign import TOLERANCE_S, Policy, Refused, chain_running_for, serve
 from oracle.meter import Signer
+from oracle.meter_store import MeterStore
 from oracle.quorum import request_body
-from oracle.store import MeterStore
 from oracle.submit import SubmitOptions, Submitter
 
 LOG = logging.getLogger("test.cosign")
@@ -259,7 +259,7 @@ def test_bad_cli_input_is_refused_with_one_line_and_stores_nothing(
     argv: list[str], message: str, tmp_path: Path, capsys: Any, monkeypatch: Any, world: World
 ) -> None:
     from cli import main as cli_main
-    from gpubarter.deployments import save_deployment
+    from gpubarter.deployment_record import save_deployment
 
     monkeypatch.setenv("GPUBARTER_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("GPUBARTER_DEPLOYMENTS_DIR", str(tmp_path / "deployments"))

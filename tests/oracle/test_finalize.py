@@ -16,9 +16,9 @@ from metering_world import entries_of, oracle_of, report, submit
 
 from cli import main as cli_main
 from gpubarter.deploy_plan import WAD, role
-from gpubarter.deployments import save_deployment
+from gpubarter.deployment_record import save_deployment
 from oracle.finalize import RETRY_S, Finalizer
-from oracle.store import Challenge, MeterStore
+from oracle.meter_store import Challenge, MeterStore
 
 PERIOD = 60
 BOND = WAD  # the contract's default challenge bond: a challenge is never free

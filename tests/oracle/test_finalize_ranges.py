@@ -14,7 +14,7 @@ from metering_world import oracle_of, report, submit
 from gpubarter.chain.logs import block_ranges
 from gpubarter.deploy_plan import WAD
 from oracle.finalize import Finalizer
-from oracle.store import MeterStore
+from oracle.meter_store import MeterStore
 
 PERIOD = 60
 TINY = 2

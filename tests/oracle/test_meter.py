@@ -18,8 +18,8 @@ from oracle import logs
 from oracle import reports as rep
 from oracle.jobs import register_pid
 from oracle.meter import Meter, Signer
+from oracle.meter_store import MeterStore
 from oracle.simulated import SimulatedBackend
-from oracle.store import MeterStore
 
 CONTRACT = "0x" + "11" * 20
 

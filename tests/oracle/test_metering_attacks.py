@@ -33,7 +33,7 @@ from gpubarter.deploy_plan import WAD, role
 from gpubarter.protocol.types import JobStatus
 from oracle import reports as rep
 from oracle.meter import Signer
-from oracle.store import MeterStore
+from oracle.meter_store import MeterStore
 from oracle.submit import Submitter
 
 PERIOD = 600

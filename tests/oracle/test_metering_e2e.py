@@ -21,9 +21,9 @@ from waiting import wait_for
 
 from gpubarter.chain.accounts import dev_account
 from gpubarter.deploy_plan import WAD
-from gpubarter.deployments import save_deployment
+from gpubarter.deployment_record import save_deployment
+from oracle.meter_store import MeterStore
 from oracle.reports import gpu_id
-from oracle.store import MeterStore
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD_S = 60
@@ -57,6 +57,20 @@ def _metered_ms(db: Path, job: int) -> int:
     return _rows(db, f"SELECT allocated_ms FROM counters WHERE job_id='{job}'")[0][0]
 
 
+def _metered_so_far(db: Path, job: int) -> int:
+    """The job's metered GPU-ms while the daemon runs: 0 until it made its tables and counted the job."""
+    try:
+        rows = _rows(db, f"SELECT allocated_ms FROM counters WHERE job_id='{job}'") if db.exists() else []
+    except sqlite3.OperationalError:  # the schema is being created
+        return 0
+    return rows[0][0] if rows else 0
+
+
+def _end_job(db: Path) -> None:
+    """SIGTERM the command ``run-job`` launched (it runs until then): the job ends, run-job exits."""
+    os.kill(_rows(db, "SELECT pid FROM job_processes WHERE source='launched'")[0][0], signal.SIGTERM)
+
+
 def _onchain(world: World, job: int, uuid: str) -> tuple[int, int, int]:
     oracle = oracle_of(world)
     return (oracle.functions.cumulativeMs(job, gpu_id(uuid)).call(), world.holder.job(job).used_seconds,
@@ -74,17 +88,21 @@ def test_daemon_meters_a_job_and_burns_exactly_the_metered_credits(
     job = world.acked_job(3_600)
     burned_before = world.holder.series(world.series_id).burned
     db = tmp_path / "meter.sqlite"
-    daemon = _daemon(env, db, "--duration", "6")
-    run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "4")
+    daemon = _daemon(env, db)
+    run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "600")
     try:
-        assert run_job.wait(timeout=60) == 0
+        # The job runs until 3 s of it are metered; SIGTERM then makes the daemon report and send the rest.
+        wait_for("3 s of the job metered", lambda: _metered_so_far(db, job) >= 3_000)
+        _end_job(db)
+        run_job.wait(timeout=60)
+        daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
     finally:
         for p in (daemon, run_job):
             if p.poll() is None:
                 p.kill()
     ms = _metered_ms(db, job)
-    assert ms >= 3_000  # the job ran about 4 s on the simulated GPU
+    assert ms >= 3_000
     assert [s for (s,) in _rows(db, "SELECT state FROM batches")] and not _rows(
         db, "SELECT id FROM batches WHERE state != 'confirmed'")
     cumulative, used, burned = _onchain(world, job, _uuid(db, job))
@@ -138,10 +156,17 @@ def test_sigkill_at_each_step_of_sending_loses_nothing_and_counts_nothing_twice(
         assert _states(db)[0] == "submitted"
         assert _onchain(world, job, uuid)[0] == first.reports[0].allocated_ms
         # More usage, signed only (a meter that cannot submit), while the job still runs.
-        signing_only = _daemon(env, db, "--no-submit", "--duration", "1.5")
-        assert signing_only.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
-        assert _states(db)[-1] == "signed"
-        os.kill(_rows(db, "SELECT pid FROM job_processes WHERE source='launched'")[0][0], signal.SIGTERM)
+        signed_before = len(_states(db))
+        signing_only = _daemon(env, db, "--no-submit")
+        try:
+            wait_for("a batch signed, not sent", lambda: len(_states(db)) > signed_before)
+            signing_only.send_signal(signal.SIGTERM)
+            assert signing_only.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
+        finally:
+            if signing_only.poll() is None:
+                signing_only.kill()
+        assert _states(db)[signed_before:] and set(_states(db)[signed_before:]) == {"signed"}
+        _end_job(db)
         run_job.wait(timeout=60)
     finally:
         if run_job.poll() is None:
@@ -231,10 +256,13 @@ def test_two_of_three_daemon_gathers_signatures_from_cosign_nodes(
             nodes.append(_oracle(key_env, tmp_path / f"cosign-{i}.sqlite", "cosign", "--port", str(port)))
         for url in urls:
             wait_for(f"the co-signer on {url}", lambda url=url: _answers(url), timeout=60)
-        daemon = _daemon(env, db, "--duration", "5", *(a for u in urls for a in ("--peer", u)))
-        run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "3")
+        daemon = _daemon(env, db, *(a for u in urls for a in ("--peer", u)))
+        run_job = _oracle(env, db, "run-job", str(job), "--gpus", "0", "--", "sleep", "600")
         nodes += [daemon, run_job]
-        assert run_job.wait(timeout=60) == 0
+        wait_for("2 s of the job metered", lambda: _metered_so_far(db, job) >= 2_000)
+        _end_job(db)
+        run_job.wait(timeout=60)
+        daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=60) == 0, db.with_suffix(".log").read_text()
     finally:
         for p in nodes:

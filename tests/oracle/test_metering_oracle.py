@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from chain_checks import reverts
 from compute_world import World, events
@@ -186,6 +188,16 @@ def _optimistic(w: World) -> None:
     w.holder.sender.transact(w.holder.token.functions.approve(oracle.address, CHALLENGE_BOND))
 
 
+def _pending_batch(w: World) -> tuple[Any, int, list[tuple[int, int]], int]:
+    """:func:`_optimistic`, then a batch of one entry (5 GPU-seconds of a new acknowledged job) within its
+    challenge period: (the oracle, the job, the batch's entries, the batch id)."""
+    _optimistic(w)
+    oracle = oracle_of(w)
+    job = w.acked_job(3_600)
+    entries = entries_of(w, submit(w, [report(w, job, 5_000)], [w.gov.sender]))
+    return oracle, job, entries, oracle.functions.batchCount().call()
+
+
 def test_unbonded_signer_refused(world: World) -> None:
     oracle = oracle_of(world)
     world.gov.sender.transact(oracle.functions.setChallengeParams(PERIOD, CHALLENGE_BOND, SIGNER_BOND, SLASH))
@@ -195,12 +207,7 @@ def test_unbonded_signer_refused(world: World) -> None:
 
 
 def test_pending_until_challenge_period_passes(world: World) -> None:
-    _optimistic(world)
-    oracle = oracle_of(world)
-    job = world.acked_job(3_600)
-    result = submit(world, [report(world, job, 5_000)], [world.gov.sender])
-    entries = entries_of(world, result)
-    batch = oracle.functions.batchCount().call()
+    oracle, job, entries, batch = _pending_batch(world)
     assert _used(world, job) == 0
     reverts(lambda: world.other.sender.transact(oracle.functions.finalize(batch, entries)),
             "MeteringOracleNotFinalizable", lambda: _used(world, job))
@@ -261,11 +268,7 @@ def test_upheld_challenge_voids_only_its_entry_and_slashes_signers(world: World)
 
 
 def test_rejected_challenge_bills_the_entry_and_forfeits_the_bond(world: World) -> None:
-    _optimistic(world)
-    oracle = oracle_of(world)
-    job = world.acked_job(3_600)
-    result = submit(world, [report(world, job, 5_000)], [world.gov.sender])
-    entries, batch = entries_of(world, result), oracle.functions.batchCount().call()
+    oracle, job, entries, batch = _pending_batch(world)
     world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0))
     treasury, holder_cpt = world.gov.cpt_balance(), world.holder.cpt_balance()
     world.gov.sender.transact(oracle.functions.resolve(batch, 0, False))
@@ -280,11 +283,7 @@ def test_rejected_challenge_bills_the_entry_and_forfeits_the_bond(world: World) 
 
 
 def test_unruled_challenge_lapses_after_resolve_by(world: World) -> None:
-    _optimistic(world)
-    oracle = oracle_of(world)
-    job = world.acked_job(3_600)
-    result = submit(world, [report(world, job, 5_000)], [world.gov.sender])
-    entries, batch = entries_of(world, result), oracle.functions.batchCount().call()
+    oracle, job, entries, batch = _pending_batch(world)
     final_at = oracle.functions.batchOf(batch).call()[0]
     assert oracle.functions.resolveByOf(batch).call() == final_at + PERIOD
     holder_cpt = world.holder.cpt_balance()
@@ -310,11 +309,7 @@ def test_unruled_challenge_lapses_after_resolve_by(world: World) -> None:
 
 
 def test_challenge_after_the_period_refused(world: World) -> None:
-    _optimistic(world)
-    oracle = oracle_of(world)
-    job = world.acked_job(3_600)
-    result = submit(world, [report(world, job, 5_000)], [world.gov.sender])
-    entries, batch = entries_of(world, result), oracle.functions.batchCount().call()
+    oracle, _, entries, batch = _pending_batch(world)
     world.travel(PERIOD)
     reverts(lambda: world.holder.sender.transact(oracle.functions.challenge(batch, entries, 0)),
             "MeteringOracleChallengePeriodOver", world.holder.cpt_balance)

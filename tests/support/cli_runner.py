@@ -14,8 +14,7 @@ import pytest
 from cli import main
 from devservers.anvil import LocalChain
 from gpubarter.chain.accounts import dev_account
-from gpubarter.deployments import Deployment, save_deployment
-from gpubarter.settings import get_settings
+from gpubarter.deployment_record import Deployment, save_deployment
 
 Cli = Callable[..., str]
 
@@ -34,7 +33,6 @@ def in_process_cli(deployment: Deployment, chain: LocalChain, tmp_path: Path, mo
     def run(who: int, *args: str, ok: bool = True) -> str:
         key = "0x" + bytes(dev_account(who).key).hex()
         monkeypatch.setenv("GPUBARTER_PRIVATE_KEY", key)
-        get_settings.cache_clear()
         status = main(list(args))
         captured = capsys.readouterr()
         out = captured.out + captured.err
@@ -45,4 +43,3 @@ def in_process_cli(deployment: Deployment, chain: LocalChain, tmp_path: Path, mo
         return out
 
     yield run
-    get_settings.cache_clear()

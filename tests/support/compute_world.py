@@ -22,7 +22,7 @@ from devservers.anvil import LocalChain, increase_time
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import DEFAULT_GPU_CLASSES, WAD, role
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.protocol.credits import ComputeClient
 
 H100 = DEFAULT_GPU_CLASSES[0]

@@ -17,7 +17,7 @@ from web3.contract import Contract
 from devservers.anvil import increase_time
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import WAD, role
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.protocol import sealing
 from gpubarter.protocol.barter import BarterClient, OfferTerms
 

@@ -15,18 +15,20 @@ from eth_account import Account
 
 from backend.db.appraisals import count_rows
 from backend.service import BackendService
-from backend.settings import ApiSettings
 from gpubarter.process import free_port
 from gpubarter.protocol.barter import BarterClient
+from gpubarter.settings import ApiSettings, IpfsSettings, VaultSettings
 
 UPLOAD_LIMIT = 256 * 1024
 CSV = "id,name,score,ts\n" + "".join(f"{i},n{i % 7},{i * 0.5},2026-01-{i % 28 + 1:02d}\n" for i in range(400))
 
 
-def open_service(w3, deployment, database_url, vault: Path, **settings) -> BackendService:
-    options = {"port": free_port(), "max_body_bytes": 1024, "vault_dir": vault,
-               "max_upload_bytes": UPLOAD_LIMIT, **settings}
+def open_service(w3, deployment, database_url, vault: Path, *, ipfs_api: str | None = None,
+                 ipfs_timeout_s: float = 60.0, **settings) -> BackendService:
+    options = {"port": free_port(), "max_body_bytes": 1024, "max_upload_bytes": UPLOAD_LIMIT, **settings}
     return BackendService(w3, deployment, database_url=database_url, settings=ApiSettings(**options),
+                          vault=VaultSettings(dir=vault),
+                          ipfs=IpfsSettings(api=ipfs_api, timeout_s=ipfs_timeout_s),
                           poll_seconds=0.05)
 
 

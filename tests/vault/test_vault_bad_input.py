@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from backend.vault.aead import key_commitment, new_key
+from backend.vault.content_store import add_bytes
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.errors import (
     ContentNotFound,
@@ -26,7 +27,6 @@ from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
 from backend.vault.manifest import load_manifest
 from backend.vault.seal import SealResult, seal_dataset
-from backend.vault.store import add_bytes
 from backend.vault.unseal import open_shard
 from devservers.ipfs import LocalIpfsNode
 from gpubarter.process import free_port

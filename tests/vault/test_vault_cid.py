@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backend.vault.cid import CHUNK_SIZE, MAX_LINKS, CidBuilder, cid_of, normalize_cid
+from backend.vault.content_store import add_bytes
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.ipfs_store import IpfsStore
-from backend.vault.store import add_bytes
 
 
 def pattern(size: int) -> bytes:

@@ -14,13 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from eth_utils import keccak
 
+from backend.vault.content_store import ContentStore
 from backend.vault.embedded_store import EmbeddedStore
 from backend.vault.ipfs_store import IpfsStore
 from backend.vault.keystore import KeyStore
 from backend.vault.manifest import Licence, load_manifest
 from backend.vault.merkle import merkle_proof, merkle_root, verify_proof
 from backend.vault.seal import seal_dataset
-from backend.vault.store import ContentStore
 from backend.vault.unseal import open_shard, verify_dataset
 from tests.vault.conftest import leftovers
 

@@ -33,6 +33,16 @@ def one(session: Session, model: type[T], **key: Any) -> T | None:
     return session.scalars(q.limit(1)).first()
 
 
+def one_or_add(session: Session, model: type[T], key: dict[str, Any], **initial: Any) -> T:
+    """The row of ``model`` with natural key ``key``; when there is none yet, a new one with ``key`` and
+    ``initial``, added to the session."""
+    row = one(session, model, **key)
+    if row is None:
+        row = model(**key, **initial)
+        session.add(row)
+    return row
+
+
 def handlers(contract: str, **by_event: Handler) -> Handlers:
     return {(contract, name): fn for name, fn in by_event.items()}
 

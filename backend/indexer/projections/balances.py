@@ -5,17 +5,14 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from backend.db.resources import BalanceRow
-from backend.indexer.projections._common import erc1155_transfers, one, plus
+from backend.indexer.projections._common import erc1155_transfers, one_or_add, plus
 from backend.indexer.projections.series import ZERO
 
 
 def _move(session: Session, holder: str, series_id: int, delta: int) -> None:
     if holder == ZERO or delta == 0:
         return
-    row = one(session, BalanceRow, holder=holder, series_id=series_id)
-    if row is None:
-        row = BalanceRow(holder=holder, series_id=series_id, amount="0")
-        session.add(row)
+    row = one_or_add(session, BalanceRow, {"holder": holder, "series_id": series_id}, amount="0")
     row.amount = plus(row.amount, delta)
     if row.amount == "0":  # a holder with nothing left of a series is not listed
         session.delete(row)

@@ -6,16 +6,12 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import ChainEvent
 from backend.db.resources import GpuClassRow
-from backend.indexer.projections._common import handlers, num, one
+from backend.indexer.projections._common import handlers, num, one_or_add
 
 
 def class_set(session: Session, event: ChainEvent) -> None:
     a = event.args
-    class_id = num(a["classId"])
-    row = one(session, GpuClassRow, class_id=class_id)
-    if row is None:
-        row = GpuClassRow(class_id=class_id)
-        session.add(row)
+    row = one_or_add(session, GpuClassRow, {"class_id": num(a["classId"])})
     row.name, row.collateral_rate = a["name"], str(num(a["collateralRate"]))
     row.ack_timeout, row.penalty_bps, row.active = (
         num(a["ackTimeout"]),

@@ -6,25 +6,23 @@ from sqlalchemy.orm import Session
 
 from backend.db.models import ChainEvent
 from backend.db.resources import ProviderRow
-from backend.indexer.projections._common import handlers, num, one, plus
+from backend.indexer.projections._common import handlers, num, one_or_add, plus
 
 
 def _provider(session: Session, event: ChainEvent) -> ProviderRow:
-    address = event.args["provider"]
-    row = one(session, ProviderRow, address=address)
-    if row is None:  # every stake event follows a registration; be lenient with history anyway
-        row = ProviderRow(
-            address=address,
-            metadata_cid="",
-            stake="0",
-            locked="0",
-            unbonding="0",
-            unbonding_end=0,
-            slashed="0",
-            registered_block=event.block_number,
-        )
-        session.add(row)
-    return row
+    # Every stake event follows a registration; be lenient with history anyway.
+    return one_or_add(
+        session,
+        ProviderRow,
+        {"address": event.args["provider"]},
+        metadata_cid="",
+        stake="0",
+        locked="0",
+        unbonding="0",
+        unbonding_end=0,
+        slashed="0",
+        registered_block=event.block_number,
+    )
 
 
 def registered(session: Session, event: ChainEvent) -> None:

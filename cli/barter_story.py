@@ -35,18 +35,18 @@ from backend.agents.provider import ProviderAgent
 from backend.valuation.engine import appraise
 from backend.valuation.inputs import AppraisalInputs, CostInputs, Pricing
 from backend.valuation.report import appraisal_hash
+from backend.vault.content_store import ContentStore, add_bytes
 from backend.vault.keystore import KeyStore
 from backend.vault.seal import seal_dataset
-from backend.vault.store import ContentStore, add_bytes
 from gpubarter import paths
 from gpubarter.chain.accounts import dev_account
 from gpubarter.chain.tx import Sender, TxResult
 from gpubarter.deploy_plan import WAD
-from gpubarter.deployments import Deployment
+from gpubarter.deployment_record import Deployment
 from gpubarter.errors import GpuBarterError
 from gpubarter.process import ChildProcess
 from gpubarter.protocol.barter import BarterClient, OfferTerms
-from oracle.store import MeterStore
+from oracle.meter_store import MeterStore
 
 Say = Callable[[str], None]
 

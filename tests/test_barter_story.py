@@ -12,10 +12,10 @@ import pytest
 from web3 import Web3
 
 from backend.vault.ipfs_store import IpfsStore
-from cli.story import K, StoryEnv, run_story
+from cli.barter_story import K, StoryEnv, run_story
 from devservers.anvil import LocalChain
 from devservers.ipfs import LocalIpfsNode
-from gpubarter.deployments import Deployment, save_deployment
+from gpubarter.deployment_record import Deployment, save_deployment
 
 
 @pytest.fixture

@@ -8,22 +8,15 @@ from pathlib import Path
 from gpubarter.chain.contracts import deploy_contract
 from gpubarter.chain.tx import Sender
 from gpubarter.deploy_plan import PLAN, Call, DeployParams
-from gpubarter.deployments import Deployment, save_deployment
-from gpubarter.settings import get_settings
-
-
-def params_from_settings() -> DeployParams:
-    s = get_settings()
-    return DeployParams(initial_supply_cpt=s.initial_supply_cpt,
-                        faucet_amount_cpt=s.faucet_amount_cpt,
-                        faucet_cooldown_s=s.faucet_cooldown_s)
+from gpubarter.deployment_record import Deployment, save_deployment
+from gpubarter.settings import settings
 
 
 def deploy_all(sender: Sender, *, network: str, params: DeployParams | None = None,
                directory: Path | None = None, save: bool = True,
                progress: Callable[[str, str, int], None] | None = None) -> Deployment:
     """Deploy every contract in order; write ``deployments/<chain-id>.json`` if ``save``."""
-    params = params or params_from_settings()
+    params = params or settings().deploy.params()
     dep = Deployment(chain_id=sender.chain_id, network=network, deployer=sender.address)
     for step in PLAN:
         if isinstance(step, Call):

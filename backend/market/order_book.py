@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from backend.db.market import OPEN, MarketFill, MarketOrder, from_uint, to_uint
 from backend.market.index import Fill
-from backend.market.relay import AcceptedOrder, OrderRejected
 from gpubarter.protocol.exchange_types import BUY, SELL, Order
+from gpubarter.protocol.order_checks import AcceptedOrder, OrderRejected
 
 SIDES = {BUY: "buy", SELL: "sell"}
 

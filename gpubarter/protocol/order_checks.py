@@ -1,4 +1,5 @@
-"""Order relay: what ``POST /api/v1/orders`` checks before it accepts a signed order.
+"""What an order relay checks before it accepts a signed order: the backend's ``POST /api/v1/orders``
+and the CLI's ``market book`` of a folder of order files run the same checks.
 
 An order is accepted only when it is well formed, signed by its maker under this chain's
 exchange domain, not expired, not voided by its maker's epoch, not cancelled or filled,
@@ -17,11 +18,10 @@ from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
 
-from backend.errors import BackendError
 from gpubarter.chain import eip712
 from gpubarter.chain.addresses import checksum, is_hex_address
 from gpubarter.chain.rpc import batch_caller
-from gpubarter.errors import ChainError
+from gpubarter.errors import ChainError, GpuBarterError
 from gpubarter.protocol.exchange_types import (
     BUY,
     SELL,
@@ -43,7 +43,7 @@ _SEL = {name: keccak(text=sig)[:4] for name, sig in {
     "isApprovedForAll": "isApprovedForAll(address,address)", "isFrozen": "isFrozen(uint256)"}.items()}
 
 
-class OrderRejected(BackendError):
+class OrderRejected(GpuBarterError):
     """The relay refused an order; ``kind`` names the problem type (``bad-signature``, ``unfunded``...)."""
 
     def __init__(self, kind: str, detail: str) -> None:

@@ -13,8 +13,8 @@ import pytest
 from oracle.attribution import Increment
 from oracle.errors import JobError, StoreError
 from oracle.jobs import ProcessTracker, register_pid, start_time
+from oracle.meter_store import Challenge, Finalization, MeterStore
 from oracle.reports import UsageReport
-from oracle.store import Challenge, Finalization, MeterStore
 
 TX = "0x" + "ab" * 32
 
